@@ -1,0 +1,2 @@
+//! Cerebellum: Crucible's executor.
+pub mod venue;

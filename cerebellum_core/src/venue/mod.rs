@@ -1,0 +1,2 @@
+//! Venues behind one trait: the simulated exchange and Bybit.
+pub mod bybit;
