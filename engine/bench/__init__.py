@@ -1,0 +1,1 @@
+"""Benchmarks behind ``crucible bench NAME`` (each: run(args) -> dict of figures)."""

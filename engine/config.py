@@ -1,0 +1,230 @@
+"""One typed configuration, loaded from TOML.
+
+``load_config(path)`` reads ``resources/crucible.toml`` (the defaults) and
+deep-merges the user's file over it, so a user file holds only what it changes.
+Any problem raises ``ConfigError`` with one line naming the field and value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.core.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_PATH = REPO_ROOT / "resources" / "crucible.toml"
+
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,12}/[A-Z0-9]{2,12}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EngineSection(_Frozen):
+    name: str = "crucible"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    status_interval_s: float = Field(default=5.0, gt=0)
+
+
+class UniverseConfig(_Frozen):
+    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    quote: str = "USDT"
+
+    @field_validator("symbols")
+    @classmethod
+    def _check_symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("the universe needs at least one symbol")
+        for s in value:
+            if not _SYMBOL_RE.match(s):
+                raise ValueError(f"symbol {s!r} is not of the form BASE/QUOTE (e.g. BTC/USDT)")
+        if len(set(value)) != len(value):
+            raise ValueError("symbols must be unique")
+        return value
+
+
+class DeploymentConfig(_Frozen):
+    """How many agents to keep alive per symbol (the Singularity fills these slots)."""
+
+    agents: dict[str, int] = Field(default_factory=lambda: {"BTC/USDT": 4, "ETH/USDT": 2})
+
+    @field_validator("agents")
+    @classmethod
+    def _check_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        for symbol, n in value.items():
+            if n < 0 or n > 64:
+                raise ValueError(f"agent count for {symbol} must be 0..64, got {n}")
+        return value
+
+
+class RiskConfig(_Frozen):
+    max_order_notional: float = Field(default=25_000.0, gt=0)
+    max_position_notional: float = Field(default=50_000.0, gt=0)
+    max_total_exposure: float = Field(default=150_000.0, gt=0)
+    collar_bps: float = Field(default=150.0, gt=0, le=5_000)
+    max_mid_age_ms: int = Field(default=5_000, gt=0)
+    max_orders_per_sec: float = Field(default=20.0, gt=0)
+    max_orders_per_sec_total: float = Field(default=100.0, gt=0)
+    daily_loss_limit: float = Field(default=5_000.0, gt=0)
+    max_drawdown_pct: float = Field(default=0.15, gt=0, lt=1)
+    starting_nav: float = Field(default=100_000.0, gt=0)
+
+
+class VenueConfig(_Frozen):
+    kind: Literal["sim", "bybit"] = "sim"
+    testnet: bool = True
+
+    @property
+    def is_paper(self) -> bool:
+        return self.kind == "sim" or self.testnet
+
+
+class CerebellumConfig(_Frozen):
+    binary: Path = Path("cerebellum_core/target/release/cerebellum_core")
+    attach: bool = False
+    detach_on_exit: bool = False
+    cmd_endpoint: str | None = None
+    md_endpoint: str | None = None
+    seed: int = 7
+    startup_timeout_s: float = Field(default=15.0, gt=0)
+    command_timeout_ms: int = Field(default=2_000, gt=0)
+    heartbeat_interval_ms: int = Field(default=500, gt=0)
+    silence_timeout_ms: int = Field(default=2_500, gt=0)
+    deadman_timeout_ms: int = Field(default=5_000, gt=0)
+    reconnect_backoff_s: float = Field(default=1.0, gt=0)
+    core: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("cmd_endpoint", "md_endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(ipc|tcp|inproc)://.+", value):
+            raise ValueError(f"endpoint {value!r} must start with ipc://, tcp:// or inproc://")
+        return value
+
+    @model_validator(mode="after")
+    def _check_timeouts(self) -> CerebellumConfig:
+        if self.silence_timeout_ms <= self.heartbeat_interval_ms:
+            raise ValueError("silence_timeout_ms must exceed heartbeat_interval_ms")
+        return self
+
+
+class BusConfig(_Frozen):
+    md_queue_size: int = Field(default=2_048, ge=16)
+
+
+class JournalConfig(_Frozen):
+    batch_max: int = Field(default=512, ge=1)
+
+
+class PathsConfig(_Frozen):
+    """Where Crucible keeps its files. Relative paths are resolved against ``root``."""
+
+    root: Path = Path(".")
+    var_dir: Path = Path("var")
+    journal: Path = Path("var/journal.sqlite")
+    data_dir: Path = Path("var/data")
+    models_dir: Path = Path("models")
+    runtime_dir: Path | None = None
+
+    def resolve(self, p: Path) -> Path:
+        return p if p.is_absolute() else (self.root / p).resolve()
+
+
+class TimeoutsConfig(_Frozen):
+    stop_s: float = Field(default=5.0, gt=0)
+    external_call_s: float = Field(default=10.0, gt=0)
+
+
+class CockpitConfig(_Frozen):
+    frame_ms: int = Field(default=33, ge=5, le=1000)
+    heatmap_columns: int = Field(default=600, ge=50, le=5000)
+    heatmap_levels: int = Field(default=400, ge=20, le=2000)
+    theme: Literal["dark"] = "dark"
+
+
+class CrucibleConfig(_Frozen):
+    engine: EngineSection = EngineSection()
+    universe: UniverseConfig = UniverseConfig()
+    deployment: DeploymentConfig = DeploymentConfig()
+    risk: RiskConfig = RiskConfig()
+    venue: VenueConfig = VenueConfig()
+    cerebellum: CerebellumConfig = CerebellumConfig()
+    bus: BusConfig = BusConfig()
+    journal: JournalConfig = JournalConfig()
+    paths: PathsConfig = PathsConfig()
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    cockpit: CockpitConfig = CockpitConfig()
+
+    @model_validator(mode="after")
+    def _check_deployment_in_universe(self) -> CrucibleConfig:
+        unknown = sorted(set(self.deployment.agents) - set(self.universe.symbols))
+        if unknown:
+            raise ValueError(f"deployment names symbols outside the universe: {unknown}")
+        return self
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def _format_validation_error(path: Path | None, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc} = {shown}: {msg}")
+    where = f" in {path}" if path else ""
+    return f"invalid configuration{where}: " + "; ".join(parts)
+
+
+def config_from_dict(data: dict[str, Any], source: Path | None = None) -> CrucibleConfig:
+    """Validate a plain dict (already merged with defaults) into a CrucibleConfig."""
+    try:
+        return CrucibleConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(source, exc)) from None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, root: Path | None = None
+) -> CrucibleConfig:
+    """Load the default configuration, overlaid with ``path`` if given.
+
+    ``paths.root`` defaults to the current directory (or ``root``), so relative
+    paths in the file resolve against where Crucible is run from.
+    """
+    data = _read_toml(DEFAULT_CONFIG_PATH)
+    user_path = Path(path) if path is not None else None
+    if user_path is not None:
+        data = _deep_merge(data, _read_toml(user_path))
+    paths = dict(data.get("paths", {}))
+    paths.setdefault("root", str(root or Path.cwd()))
+    data["paths"] = paths
+    return config_from_dict(data, user_path)

@@ -1,0 +1,1 @@
+"""Engine kernel pieces: clock, bus, topics, task supervision, errors, ids."""

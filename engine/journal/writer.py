@@ -1,0 +1,275 @@
+"""Journal: a single writer thread owns the SQLite connection (WAL mode).
+
+Every write returns a ``concurrent.futures.Future`` that resolves once the row
+is committed, so callers that must know a row is durable (an order intent
+before the order is sent) can await it, and nobody else waits. Writes queued
+together are committed in one transaction. WAL with ``synchronous=NORMAL``
+keeps every committed transaction across a crash or ``kill -9`` of the
+process (only an OS crash or power loss can lose the last ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from engine.journal.migrations import migrate
+from engine.model.commands import NewOrder
+from engine.model.enums import Scope, TradingState
+from engine.model.events import Fill, OrderUpdate, RiskEvent
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the journal database with Crucible's pragmas."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class Journal:
+    """Append-mostly record of what the engine did; one writer thread."""
+
+    def __init__(self, path: Path, batch_max: int = 512) -> None:
+        self.path = path
+        self._batch_max = batch_max
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.committed = 0
+        self.failed = 0
+
+    # -- lifecycle -----------------------------------------------------------
+    def open(self) -> None:
+        """Create/migrate the database and start the writer thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path)
+        start_version = migrate(conn)
+        if start_version:
+            log.info("journal %s at schema version %d", self.path, start_version)
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="journal-writer", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Commit what is queued, stop the writer and close the connection."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout)
+        if thread.is_alive():
+            log.error("journal writer did not stop within %.1f s", timeout)
+
+    @property
+    def is_open(self) -> bool:
+        return self._thread is not None
+
+    # -- writing -------------------------------------------------------------
+    def submit(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Future[None]:
+        """Queue one statement; the future resolves when it is committed."""
+        fut: Future[None] = Future()
+        if self._thread is None:
+            fut.set_exception(RuntimeError("journal is not open"))
+            return fut
+        self._queue.put((sql, params, fut))
+        return fut
+
+    async def write(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> None:
+        """Queue one statement and wait (without blocking the loop) until committed."""
+        await asyncio.wrap_future(self.submit(sql, params))
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    return
+                batch = [item]
+                stop = False
+                while len(batch) < self._batch_max:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is _STOP:
+                        stop = True
+                        break
+                    batch.append(nxt)
+                self._commit(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        outcomes: list[tuple[Future[None], BaseException | None]] = []
+        try:
+            conn.execute("BEGIN")
+            for sql, params, fut in batch:
+                try:
+                    conn.execute(sql, params)
+                    outcomes.append((fut, None))
+                except sqlite3.Error as exc:
+                    log.error("journal statement failed: %s (%s)", exc, sql.split("(")[0].strip())
+                    outcomes.append((fut, exc))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.exception("journal commit failed")
+            outcomes = [(fut, exc) for _, _, fut in batch]
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        for fut, err in outcomes:
+            if err is None:
+                self.committed += 1
+                fut.set_result(None)
+            else:
+                self.failed += 1
+                fut.set_exception(err)
+
+    # -- typed records ---------------------------------------------------------
+    def record_order_intent(self, order: NewOrder, ts: int) -> Future[None]:
+        """Record an order before it is sent (its client id is then never reused)."""
+        return self.submit(
+            "INSERT INTO orders (client_order_id, strategy_id, symbol, side, order_type, qty, price,"
+            " time_in_force, post_only, reduce_only, status, ts_created, ts_updated)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,'PENDING_NEW',?,?)",
+            (
+                order.client_order_id,
+                order.strategy_id,
+                order.symbol,
+                order.side.value,
+                order.order_type.value,
+                order.qty,
+                order.price,
+                order.time_in_force.value,
+                int(order.post_only),
+                int(order.reduce_only),
+                ts,
+                ts,
+            ),
+        )
+
+    def record_order_update(self, u: OrderUpdate) -> Future[None]:
+        return self.submit(
+            "UPDATE orders SET status=?, cum_qty=?, avg_price=?, venue_order_id=COALESCE(?, venue_order_id),"
+            " reason=?, ts_updated=? WHERE client_order_id=?",
+            (
+                u.status.value,
+                u.cum_qty,
+                u.avg_price,
+                u.venue_order_id,
+                u.reason,
+                u.ts_event,
+                u.client_order_id,
+            ),
+        )
+
+    def record_fill(self, f: Fill) -> Future[None]:
+        return self.submit(
+            "INSERT OR IGNORE INTO fills (exec_id, client_order_id, strategy_id, symbol, side, qty,"
+            " price, fee, fee_asset, liquidity, unsolicited, ts_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                f.exec_id,
+                f.client_order_id,
+                f.strategy_id,
+                f.symbol,
+                f.side.value,
+                f.qty,
+                f.price,
+                f.fee,
+                f.fee_asset,
+                f.liquidity.value if f.liquidity else None,
+                int(f.unsolicited),
+                f.ts_event,
+            ),
+        )
+
+    def record_risk_event(self, e: RiskEvent) -> Future[None]:
+        return self.submit(
+            "INSERT INTO risk_events (ts, kind, scope, target, source, message, seq)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (e.ts_event, e.kind.value, e.scope.value, e.target or "", e.source, e.message, e.seq),
+        )
+
+    def save_agent_state(
+        self, agent_id: str, symbol: str, state: str, payload: dict[str, Any], ts: int
+    ) -> Future[None]:
+        return self.submit(
+            "INSERT INTO agent_states (agent_id, symbol, state, payload, ts_updated) VALUES (?,?,?,?,?)"
+            " ON CONFLICT(agent_id) DO UPDATE SET symbol=excluded.symbol, state=excluded.state,"
+            " payload=excluded.payload, ts_updated=excluded.ts_updated",
+            (agent_id, symbol, state, json.dumps(payload, sort_keys=True), ts),
+        )
+
+    def record_performance(
+        self, agent_id: str, ts: int, equity: float, pnl: float, position: float, trades: int
+    ) -> Future[None]:
+        return self.submit(
+            "INSERT OR REPLACE INTO performance (agent_id, ts, equity, pnl, position, trades)"
+            " VALUES (?,?,?,?,?,?)",
+            (agent_id, ts, equity, pnl, position, trades),
+        )
+
+    def record_forge_run(
+        self,
+        task_id: str,
+        symbol: str,
+        slot: str,
+        status: str,
+        ts_started: int,
+        *,
+        agent_id: str | None = None,
+        report: dict[str, Any] | None = None,
+        ts_finished: int | None = None,
+    ) -> Future[None]:
+        return self.submit(
+            "INSERT INTO forge_runs (task_id, symbol, slot, status, agent_id, report, ts_started,"
+            " ts_finished) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(task_id) DO UPDATE SET"
+            " status=excluded.status, agent_id=excluded.agent_id, report=excluded.report,"
+            " ts_finished=excluded.ts_finished",
+            (
+                task_id,
+                symbol,
+                slot,
+                status,
+                agent_id,
+                json.dumps(report, sort_keys=True, default=str) if report is not None else None,
+                ts_started,
+                ts_finished,
+            ),
+        )
+
+    def set_trading_state(
+        self,
+        scope: Scope,
+        target: str | None,
+        state: TradingState,
+        entries_paused: bool,
+        reason: str,
+        ts: int,
+    ) -> Future[None]:
+        return self.submit(
+            "INSERT INTO trading_state (scope, target, state, entries_paused, reason, ts)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT(scope, target) DO UPDATE SET state=excluded.state,"
+            " entries_paused=excluded.entries_paused, reason=excluded.reason, ts=excluded.ts",
+            (scope.value, target or "", state.value, int(entries_paused), reason, ts),
+        )

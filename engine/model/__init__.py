@@ -1,0 +1,1 @@
+"""Domain types: enums, market data, orders, events and commands (all immutable)."""

@@ -1,0 +1,217 @@
+"""Events the engine publishes on its bus. Immutable; past-tense or state names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.ids import new_event_id
+from engine.model.enums import (
+    AgentState,
+    EngineState,
+    ForgeStage,
+    LinkStatus,
+    Liquidity,
+    OrderStatus,
+    OrderType,
+    RiskEventKind,
+    Scope,
+    Side,
+    TradingState,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """A change of an order's state as reported by Cerebellum (journaled, sequenced)."""
+
+    seq: int
+    client_order_id: str
+    venue_order_id: str | None
+    strategy_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    status: OrderStatus
+    price: float | None
+    qty: float
+    cum_qty: float
+    avg_price: float
+    leaves_qty: float
+    ts_event: int
+    ts_init: int
+    last_qty: float | None = None
+    last_price: float | None = None
+    fee: float | None = None
+    fee_asset: str | None = None
+    liquidity: Liquidity | None = None
+    exec_id: str | None = None
+    reason: str | None = None
+    unsolicited: bool = False
+
+    @property
+    def is_fill(self) -> bool:
+        return bool(self.last_qty) and self.exec_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of an order: the only thing that moves an agent's position."""
+
+    exec_id: str
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    qty: float
+    price: float
+    fee: float
+    fee_asset: str
+    liquidity: Liquidity | None
+    ts_event: int
+    ts_init: int
+    unsolicited: bool = False
+
+    @classmethod
+    def from_update(cls, update: OrderUpdate) -> Fill:
+        if not update.is_fill or update.last_price is None or update.last_qty is None:
+            raise ValueError(f"order update {update.seq} carries no fill")
+        return cls(
+            exec_id=update.exec_id or "",
+            client_order_id=update.client_order_id,
+            strategy_id=update.strategy_id,
+            symbol=update.symbol,
+            side=update.side,
+            qty=update.last_qty,
+            price=update.last_price,
+            fee=update.fee or 0.0,
+            fee_asset=update.fee_asset or "USDT",
+            liquidity=update.liquidity,
+            ts_event=update.ts_event,
+            ts_init=update.ts_init,
+            unsolicited=update.unsolicited,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RiskEvent:
+    """A risk-relevant event: kill switch, dead-man's switch, limit breach, link loss."""
+
+    kind: RiskEventKind
+    message: str
+    ts_event: int
+    scope: Scope = Scope.GLOBAL
+    target: str | None = None
+    seq: int = 0
+    source: str = "engine"
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged:
+    """The effective trading state of a scope changed (engine and/or core)."""
+
+    scope: Scope
+    target: str | None
+    state: TradingState
+    reason: str
+    ts_event: int
+    entries_paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """Health of the link to Cerebellum, published on every change and periodically."""
+
+    status: LinkStatus
+    ts_event: int
+    session_id: str | None = None
+    venue: str | None = None
+    heartbeat_age_ms: float | None = None
+    rtt_us: float | None = None
+    last_seq: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStateChanged:
+    state: EngineState
+    ts_event: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """A supervised background task raised; the engine kept running."""
+
+    name: str
+    error: str
+    traceback: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLifecycle:
+    agent_id: str
+    symbol: str
+    state: AgentState
+    ts_event: int
+    reason: str = ""
+    event_id: str = field(default_factory=new_event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgeProgress:
+    """Progress of one forge task (stage, generation, fitness, timing)."""
+
+    task_id: str
+    symbol: str
+    stage: ForgeStage
+    ts_event: int
+    generation: int = 0
+    generations: int = 0
+    best_fitness: float | None = None
+    mean_fitness: float | None = None
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalUpdate:
+    """A regime or micro-structure signal (TDA radar, influence, MCE).
+
+    ``available`` is False when the signal could not be computed; ``reason``
+    then says why. Consumers treat an unavailable signal as neutral, never as zero.
+    """
+
+    name: str
+    symbol: str | None
+    values: dict[str, float]
+    ts_event: int
+    compute_ms: float
+    available: bool = True
+    reason: str = ""
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BookStatus:
+    """Integrity of one symbol's book: ``stale`` with a reason, or fresh again."""
+
+    symbol: str
+    stale: bool
+    reason: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStats:
+    """Market-data counters: messages per second, gaps, drops on the bus."""
+
+    ts_event: int
+    messages_per_s: float
+    gaps: int
+    dropped: int
+    per_symbol: dict[str, Any] = field(default_factory=dict)

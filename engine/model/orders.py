@@ -1,0 +1,70 @@
+"""Engine-side order view and the order status transition table.
+
+The table mirrors cerebellum_core's ``orders/status.rs``; PENDING_NEW is the
+engine-only state between sending a NewOrder and hearing back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from engine.model.enums import OrderStatus, OrderType, Side
+from engine.model.events import OrderUpdate
+
+S = OrderStatus
+
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_NEW: frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED}),
+    S.NEW: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    # A partial fill may be followed by more partial fills (same status again).
+    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    S.FILLED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+
+
+class InvalidOrderTransition(ValueError):
+    """An order update that the status machine does not allow."""
+
+
+def check_transition(current: OrderStatus, new: OrderStatus) -> None:
+    """Raise InvalidOrderTransition if ``current -> new`` is not a legal edge."""
+    if new not in ORDER_TRANSITIONS[current]:
+        raise InvalidOrderTransition(f"illegal order transition {current} -> {new}")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """The engine's current picture of one order (replaced, never mutated)."""
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    qty: float
+    price: float | None
+    status: OrderStatus
+    cum_qty: float = 0.0
+    avg_price: float = 0.0
+    venue_order_id: str | None = None
+    ts_last: int = 0
+    reason: str | None = None
+
+    @property
+    def leaves_qty(self) -> float:
+        return max(self.qty - self.cum_qty, 0.0) if self.status.is_open else 0.0
+
+    def apply(self, update: OrderUpdate) -> OrderView:
+        """Return the view after ``update``; raises on an illegal transition."""
+        check_transition(self.status, update.status)
+        return replace(
+            self,
+            status=update.status,
+            cum_qty=update.cum_qty,
+            avg_price=update.avg_price,
+            venue_order_id=update.venue_order_id or self.venue_order_id,
+            ts_last=update.ts_event,
+            reason=update.reason,
+        )
