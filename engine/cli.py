@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import pkgutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +25,13 @@ log = logging.getLogger("crucible")
 
 GuiRunner = Callable[[CrucibleConfig, argparse.Namespace], int]
 
-# Subcommands defined in their own modules: each has register(subparsers) and
-# imports its heavy dependencies only when it runs.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("engine.commands.bench",)
+
+def _subcommand_modules() -> list[str]:
+    """Every module in engine/commands: each has register(subparsers) and imports
+    its heavy dependencies only when it runs."""
+    import engine.commands as pkg
+
+    return sorted(f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="configuration file")
     run.set_defaults(handler=_cmd_run)
 
-    for module_name in SUBCOMMAND_MODULES:
+    for module_name in _subcommand_modules():
         importlib.import_module(module_name).register(sub)
     return parser
 

@@ -13,9 +13,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.core.errors import ConfigError
+from engine.core.settings import FrozenModel
+from engine.features.config import FeaturesConfig
+from engine.forge.config import ForgeConfig
+from engine.marketdata.config import DataConfig
+from engine.signals.config import SignalsConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "resources" / "crucible.toml"
@@ -23,17 +28,13 @@ DEFAULT_CONFIG_PATH = REPO_ROOT / "resources" / "crucible.toml"
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,12}/[A-Z0-9]{2,12}$")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EngineSection(_Frozen):
+class EngineSection(FrozenModel):
     name: str = "crucible"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     status_interval_s: float = Field(default=5.0, gt=0)
 
 
-class UniverseConfig(_Frozen):
+class UniverseConfig(FrozenModel):
     symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
     quote: str = "USDT"
 
@@ -50,7 +51,7 @@ class UniverseConfig(_Frozen):
         return value
 
 
-class DeploymentConfig(_Frozen):
+class DeploymentConfig(FrozenModel):
     """How many agents to keep alive per symbol (the Singularity fills these slots)."""
 
     agents: dict[str, int] = Field(default_factory=lambda: {"BTC/USDT": 4, "ETH/USDT": 2})
@@ -64,7 +65,7 @@ class DeploymentConfig(_Frozen):
         return value
 
 
-class RiskConfig(_Frozen):
+class RiskConfig(FrozenModel):
     max_order_notional: float = Field(default=25_000.0, gt=0)
     max_position_notional: float = Field(default=50_000.0, gt=0)
     max_total_exposure: float = Field(default=150_000.0, gt=0)
@@ -77,7 +78,7 @@ class RiskConfig(_Frozen):
     starting_nav: float = Field(default=100_000.0, gt=0)
 
 
-class VenueConfig(_Frozen):
+class VenueConfig(FrozenModel):
     kind: Literal["sim", "bybit"] = "sim"
     testnet: bool = True
 
@@ -86,7 +87,7 @@ class VenueConfig(_Frozen):
         return self.kind == "sim" or self.testnet
 
 
-class CerebellumConfig(_Frozen):
+class CerebellumConfig(FrozenModel):
     binary: Path = Path("cerebellum_core/target/release/cerebellum_core")
     attach: bool = False
     detach_on_exit: bool = False
@@ -115,15 +116,15 @@ class CerebellumConfig(_Frozen):
         return self
 
 
-class BusConfig(_Frozen):
+class BusConfig(FrozenModel):
     md_queue_size: int = Field(default=2_048, ge=16)
 
 
-class JournalConfig(_Frozen):
+class JournalConfig(FrozenModel):
     batch_max: int = Field(default=512, ge=1)
 
 
-class PathsConfig(_Frozen):
+class PathsConfig(FrozenModel):
     """Where Crucible keeps its files. Relative paths are resolved against ``root``."""
 
     root: Path = Path(".")
@@ -137,19 +138,19 @@ class PathsConfig(_Frozen):
         return p if p.is_absolute() else (self.root / p).resolve()
 
 
-class TimeoutsConfig(_Frozen):
+class TimeoutsConfig(FrozenModel):
     stop_s: float = Field(default=5.0, gt=0)
     external_call_s: float = Field(default=10.0, gt=0)
 
 
-class CockpitConfig(_Frozen):
+class CockpitConfig(FrozenModel):
     frame_ms: int = Field(default=33, ge=5, le=1000)
     heatmap_columns: int = Field(default=600, ge=50, le=5000)
     heatmap_levels: int = Field(default=400, ge=20, le=2000)
     theme: Literal["dark"] = "dark"
 
 
-class CrucibleConfig(_Frozen):
+class CrucibleConfig(FrozenModel):
     engine: EngineSection = EngineSection()
     universe: UniverseConfig = UniverseConfig()
     deployment: DeploymentConfig = DeploymentConfig()
@@ -161,6 +162,10 @@ class CrucibleConfig(_Frozen):
     paths: PathsConfig = PathsConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
     cockpit: CockpitConfig = CockpitConfig()
+    data: DataConfig = DataConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    signals: SignalsConfig = SignalsConfig()
+    forge: ForgeConfig = ForgeConfig()
 
     @model_validator(mode="after")
     def _check_deployment_in_universe(self) -> CrucibleConfig:

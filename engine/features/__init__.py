@@ -1,0 +1,1 @@
+"""FeatureFactory: causal multi-timeframe features, batch and incremental."""

@@ -1,0 +1,1 @@
+"""The Forge: labels, backtests, GP and GBM specialists, gauntlet, registry, supervisor."""

@@ -1,0 +1,1 @@
+"""Regime and micro-structure signals: TopologicalRadar, InfluenceMapper, MCE."""
