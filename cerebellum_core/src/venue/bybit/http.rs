@@ -344,7 +344,7 @@ impl HttpClient {
     }
 
     fn on_ok(&mut self, path: &str, attempt: u32, resp: ureq::Response) -> Step {
-        self.record_limits(path, &resp);
+        let reset_ms = self.record_limits(path, &resp);
         let text = match self.read_body(path, attempt, resp) {
             Ok(text) => text,
             Err(err) => return Step::Retry { err, wait: None },
@@ -362,7 +362,7 @@ impl HttpClient {
             codes::OK => Step::Done(envelope.result),
             codes::RATE_LIMITED => Step::Retry {
                 err: self.api_error(path, &envelope, attempt),
-                wait: self.rate_limit_wait(path),
+                wait: self.rate_limit_wait(reset_ms),
             },
             codes::SERVER_ERROR | codes::SERVER_TIMEOUT => Step::Retry {
                 err: self.api_error(path, &envelope, attempt),
@@ -376,7 +376,7 @@ impl HttpClient {
     }
 
     fn on_status(&mut self, path: &str, attempt: u32, status: u16, resp: ureq::Response) -> Step {
-        self.record_limits(path, &resp);
+        let reset_ms = self.record_limits(path, &resp);
         let text = self.read_body(path, attempt, resp).unwrap_or_default();
         let envelope = serde_json::from_str::<Envelope>(&text)
             .ok()
@@ -393,7 +393,7 @@ impl HttpClient {
         match status {
             429 => Step::Retry {
                 err,
-                wait: self.rate_limit_wait(path),
+                wait: self.rate_limit_wait(reset_ms),
             },
             500..=599 => Step::Retry { err, wait: None },
             _ => Step::Fail(err),
@@ -430,7 +430,9 @@ impl HttpClient {
         }
     }
 
-    fn record_limits(&mut self, path: &str, resp: &ureq::Response) {
+    /// Remembers the endpoint's rate-limit headers; returns this response's
+    /// reset timestamp (ms, server clock) if it carried one.
+    fn record_limits(&mut self, path: &str, resp: &ureq::Response) -> Option<u64> {
         let remaining = resp
             .header(LIMIT_STATUS_HEADER)
             .and_then(|v| v.trim().parse().ok());
@@ -446,12 +448,13 @@ impl HttpClient {
                 },
             );
         }
+        reset_ms
     }
 
-    /// Time until the endpoint's rate-limit window resets, capped; `None`
-    /// when Bybit gave no usable reset timestamp (exponential backoff then).
-    fn rate_limit_wait(&self, path: &str) -> Option<Duration> {
-        let reset_ms = self.limits.get(path)?.reset_ms?;
+    /// Time until the rate-limit window of this response resets, capped;
+    /// `None` when the response had no reset timestamp (exponential backoff then).
+    fn rate_limit_wait(&self, reset_ms: Option<u64>) -> Option<Duration> {
+        let reset_ms = reset_ms?;
         let until = reset_ms.saturating_sub(self.now_ms());
         let wait = Duration::from_millis(until).min(self.retry.max_rate_limit_wait);
         Some(wait.max(self.retry.base_backoff.min(Duration::from_millis(50))))
