@@ -13,7 +13,7 @@ import logging
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import CrucibleConfig
 from engine.core import topics
@@ -24,6 +24,11 @@ from engine.core.tasks import TaskSupervisor
 from engine.journal import Journal
 from engine.model.enums import EngineState
 from engine.model.events import EngineStateChanged, TaskFailed
+
+if TYPE_CHECKING:
+    from engine.api import EngineCommands
+    from engine.execution.link import CerebellumLink
+    from engine.risk.manager import RiskManager
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,32 @@ class CrucibleEngine:
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
         self._last_tick_ns = time.monotonic_ns()
+        # Set by engine.assembly.build_engine (the composition root).
+        self._link: CerebellumLink | None = None
+        self._risk: RiskManager | None = None
+        self._commands: EngineCommands | None = None
+
+    def attach(self, link: CerebellumLink, risk: RiskManager, commands: EngineCommands) -> None:
+        """Record the parts other code reaches through the engine (done by build_engine)."""
+        self._link, self._risk, self._commands = link, risk, commands
+
+    @property
+    def link(self) -> CerebellumLink:
+        if self._link is None:
+            raise RuntimeError("engine built without a link; use engine.assembly.build_engine")
+        return self._link
+
+    @property
+    def risk(self) -> RiskManager:
+        if self._risk is None:
+            raise RuntimeError("engine built without a risk manager; use build_engine")
+        return self._risk
+
+    @property
+    def commands(self) -> EngineCommands:
+        if self._commands is None:
+            raise RuntimeError("engine built without a command API; use build_engine")
+        return self._commands
 
     # -- composition -----------------------------------------------------------
     def add_component(self, component: Component) -> None:

@@ -43,6 +43,7 @@ def exec_fill(agent_id: str) -> str:
 
 RISK_EVENT: Final = "risk.event"
 RISK_STATE: Final = "risk.state"
+RISK_PORTFOLIO: Final = "risk.portfolio"
 LINK_STATE: Final = "link.state"
 ENGINE_STATE: Final = "engine.state"
 ENGINE_TASK_FAILED: Final = "engine.task_failed"
@@ -76,6 +77,7 @@ TOPIC_TYPES: Final[dict[str, type]] = {
     "exec.fill": events.Fill,
     "risk.event": events.RiskEvent,
     "risk.state": events.TradingStateChanged,
+    "risk.portfolio": events.PortfolioState,
     "link.state": events.LinkState,
     "engine.state": events.EngineStateChanged,
     "engine.task_failed": events.TaskFailed,

@@ -1,4 +1,8 @@
-"""Journal: a single writer thread owns the SQLite connection (WAL mode).
+"""Journal: a writer thread owns the SQLite connection (WAL mode).
+
+Order intents are the one exception: the link's I/O thread writes them through
+its own connection (``OrderIntentWriter``) immediately before sending the
+order, so an order can never reach the venue without a journal row.
 
 Every write returns a ``concurrent.futures.Future`` that resolves once the row
 is committed, so callers that must know a row is durable (an order intent
@@ -43,6 +47,53 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+_INSERT_INTENT = (
+    "INSERT OR IGNORE INTO orders (client_order_id, strategy_id, symbol, side, order_type, qty,"
+    " price, time_in_force, post_only, reduce_only, status, ts_created, ts_updated)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,'PENDING_NEW',?,?)"
+)
+
+
+def _intent_row(order: NewOrder, ts: int) -> tuple[Any, ...]:
+    return (
+        order.client_order_id,
+        order.strategy_id,
+        order.symbol,
+        order.side.value,
+        order.order_type.value,
+        order.qty,
+        order.price,
+        order.time_in_force.value,
+        int(order.post_only),
+        int(order.reduce_only),
+        ts,
+        ts,
+    )
+
+
+class OrderIntentWriter:
+    """Synchronous, batched order-intent writes for the thread that sends orders.
+
+    Used only from one thread (the link's I/O thread). A resend of a known
+    client order id is ignored (the first intent stands).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+
+    def write(self, orders: list[NewOrder], ts: int) -> None:
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.executemany(_INSERT_INTENT, [_intent_row(o, ts) for o in orders])
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class Journal:
     """Append-mostly record of what the engine did; one writer thread."""
 
@@ -82,6 +133,10 @@ class Journal:
     @property
     def is_open(self) -> bool:
         return self._thread is not None
+
+    def intent_writer(self) -> OrderIntentWriter:
+        """A connection for the order-sending thread (see OrderIntentWriter)."""
+        return OrderIntentWriter(self.path)
 
     # -- writing -------------------------------------------------------------
     def submit(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Future[None]:
@@ -148,25 +203,7 @@ class Journal:
     # -- typed records ---------------------------------------------------------
     def record_order_intent(self, order: NewOrder, ts: int) -> Future[None]:
         """Record an order before it is sent (its client id is then never reused)."""
-        return self.submit(
-            "INSERT INTO orders (client_order_id, strategy_id, symbol, side, order_type, qty, price,"
-            " time_in_force, post_only, reduce_only, status, ts_created, ts_updated)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,'PENDING_NEW',?,?)",
-            (
-                order.client_order_id,
-                order.strategy_id,
-                order.symbol,
-                order.side.value,
-                order.order_type.value,
-                order.qty,
-                order.price,
-                order.time_in_force.value,
-                int(order.post_only),
-                int(order.reduce_only),
-                ts,
-                ts,
-            ),
-        )
+        return self.submit(_INSERT_INTENT.replace("OR IGNORE ", ""), _intent_row(order, ts))
 
     def record_order_update(self, u: OrderUpdate) -> Future[None]:
         return self.submit(

@@ -215,3 +215,18 @@ class FeedStats:
     gaps: int
     dropped: int
     per_symbol: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioState:
+    """NAV at mark prices, exposure and drawdown (published about once a second)."""
+
+    ts_event: int
+    nav: float
+    realized_pnl: float
+    unrealized_pnl: float
+    exposure: float
+    drawdown: float
+    peak_nav: float
+    day_pnl: float
+    positions: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,124 @@
+"""EngineCommands: the command API shared by the cockpit, headless use and tests.
+
+Widgets never reach into engine internals; they call these coroutines, which
+validate, run the engine's pre-trade checks and go through the link.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.core.errors import CrucibleError, RiskRejected
+from engine.core.ids import ClientOrderIdGenerator
+from engine.execution.link import CerebellumLink
+from engine.execution.protocol import Ack, SnapshotReport
+from engine.model.commands import NewOrder
+from engine.model.enums import OrderType, Side, TimeInForce
+from engine.model.numbers import on_grid
+from engine.risk.manager import RiskManager
+
+MANUAL_STRATEGY = "manual"
+
+
+class OrderValidationError(CrucibleError):
+    """An order ticket that cannot be sent as entered (message says which field and why)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class EngineCommands:
+    """What a person (or a test) can ask the engine to do."""
+
+    def __init__(self, link: CerebellumLink, risk: RiskManager, symbols: tuple[str, ...]) -> None:
+        self._link = link
+        self._risk = risk
+        self._symbols = symbols
+        self._ids = ClientOrderIdGenerator("M")
+
+    def validate(
+        self, symbol: str, side: Side, order_type: OrderType, qty: float, price: float | None
+    ) -> None:
+        """Raise OrderValidationError for a ticket that cannot be sent."""
+        if symbol not in self._symbols:
+            raise OrderValidationError("symbol", f"{symbol!r} is not in the configured universe")
+        instrument = self._link.instruments.get(symbol)
+        if instrument is None:
+            raise OrderValidationError("symbol", f"the venue does not list {symbol}")
+        if not math.isfinite(qty) or qty <= 0:
+            raise OrderValidationError("qty", "quantity must be a positive number")
+        if qty < instrument.min_qty:
+            raise OrderValidationError("qty", f"minimum quantity is {instrument.min_qty:g}")
+        if not on_grid(qty, instrument.lot_size):
+            raise OrderValidationError(
+                "qty", f"quantity must be a multiple of {instrument.lot_size:g}"
+            )
+        if order_type is OrderType.LIMIT:
+            if price is None or not math.isfinite(price) or price <= 0:
+                raise OrderValidationError("price", "a limit order needs a positive price")
+            if not on_grid(price, instrument.tick_size):
+                raise OrderValidationError(
+                    "price", f"price must be a multiple of {instrument.tick_size:g}"
+                )
+        elif price is not None:
+            raise OrderValidationError("price", "a market order takes no price")
+
+    async def submit_order(
+        self,
+        symbol: str,
+        side: Side,
+        order_type: OrderType,
+        qty: float,
+        price: float | None = None,
+        *,
+        strategy_id: str = MANUAL_STRATEGY,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        post_only: bool = False,
+        reduce_only: bool = False,
+    ) -> Ack:
+        """Validate, risk-check and send an order; returns the core's Ack.
+
+        Raises OrderValidationError, RiskRejected, OrderRejected or LinkDown.
+        """
+        self.validate(symbol, side, order_type, qty, price)
+        order = NewOrder(
+            client_order_id=self._ids.next(),
+            strategy_id=strategy_id,
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            qty=qty,
+            price=price,
+            time_in_force=time_in_force,
+            post_only=post_only,
+            reduce_only=reduce_only,
+        )
+        verdict = self._risk.check(order)
+        if verdict is not None:
+            raise RiskRejected(verdict.code, verdict.reason)
+        return await self._link.submit(order)
+
+    async def cancel_order(self, client_order_id: str) -> Ack:
+        return await self._link.cancel(client_order_id)
+
+    async def cancel_all(self, strategy_id: str | None = None, symbol: str | None = None) -> Ack:
+        """Cancel resting orders; positions are kept."""
+        return await self._link.cancel_all(strategy_id, symbol)
+
+    async def flatten(self, strategy_id: str | None = None, symbol: str | None = None) -> Ack:
+        return await self._link.flatten(strategy_id, symbol)
+
+    async def kill_switch(self, reason: str = "operator") -> SnapshotReport | None:
+        """Halt all order flow, cancel every order, flatten every position."""
+        return await self._risk.kill_switch(reason)
+
+    async def pause_entries(self, paused: bool = True) -> None:
+        await self._risk.pause_entries(paused)
+
+    async def resume(self) -> None:
+        await self._risk.resume()
+
+    async def snapshot(self) -> SnapshotReport:
+        return await self._link.snapshot()

@@ -1,0 +1,1 @@
+"""Engine-side risk: pure pre-trade checks and the RiskManager (trading state, kill switch)."""

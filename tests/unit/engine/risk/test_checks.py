@@ -1,0 +1,98 @@
+"""Engine pre-trade checks (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import RiskConfig
+from engine.model.commands import NewOrder
+from engine.model.enums import OrderType, Side, TradingState
+from engine.risk.checks import OrderContext, RateLimiter, increases_exposure, pre_trade_check
+
+CFG = RiskConfig(
+    max_order_notional=10_000,
+    max_position_notional=20_000,
+    max_total_exposure=30_000,
+    collar_bps=100,
+    max_mid_age_ms=1_000,
+    daily_loss_limit=1_000,
+    max_drawdown_pct=0.1,
+)
+
+
+def _ctx(**kw: object) -> OrderContext:
+    base: dict[str, object] = dict(
+        state=TradingState.ACTIVE,
+        entries_paused=False,
+        mid=100.0,
+        mid_age_ms=10.0,
+        position_qty=0.0,
+        open_same_side_qty=0.0,
+        total_exposure=0.0,
+        nav=100_000.0,
+        peak_nav=100_000.0,
+        day_start_nav=100_000.0,
+    )
+    base.update(kw)
+    return OrderContext(**base)  # type: ignore[arg-type]
+
+
+def _order(
+    side: Side = Side.BUY, qty: float = 1.0, price: float | None = 100.0, reduce_only: bool = False
+) -> NewOrder:
+    kind = OrderType.LIMIT if price is not None else OrderType.MARKET
+    return NewOrder("c", "s", "BTC/USDT", side, kind, qty, price, reduce_only=reduce_only)
+
+
+@pytest.mark.parametrize(
+    ("order", "ctx", "code"),
+    [
+        (_order(), _ctx(state=TradingState.HALTED), "HALTED"),
+        (_order(), _ctx(entries_paused=True), "ENTRIES_PAUSED"),
+        (_order(), _ctx(state=TradingState.REDUCING), "REDUCE_ONLY"),
+        (_order(), _ctx(mid=None, mid_age_ms=None), "STALE_REFERENCE"),
+        (_order(), _ctx(mid_age_ms=5_000.0), "STALE_REFERENCE"),
+        (_order(price=102.0), _ctx(), "PRICE_COLLAR"),
+        (_order(qty=101.0), _ctx(), "MAX_NOTIONAL"),
+        (_order(qty=50.0), _ctx(position_qty=100.0, open_same_side_qty=60.0), "MAX_POSITION"),
+        (_order(qty=50.0), _ctx(total_exposure=26_000.0), "MAX_EXPOSURE"),
+        (_order(), _ctx(nav=98_500.0, peak_nav=98_600.0), "DAILY_LOSS"),
+        (_order(), _ctx(nav=95_000.0, peak_nav=110_000.0, day_start_nav=95_500.0), "DRAWDOWN"),
+    ],
+)
+def test_pre_trade_check_names_the_failed_check(
+    order: NewOrder, ctx: OrderContext, code: str
+) -> None:
+    verdict = pre_trade_check(order, ctx, CFG)
+    assert verdict is not None
+    assert verdict.code == code
+
+
+def test_reducing_order_passes_even_when_halted_or_paused() -> None:
+    exit_order = _order(side=Side.SELL, qty=1.0, price=None, reduce_only=True)
+    assert (
+        pre_trade_check(exit_order, _ctx(state=TradingState.HALTED, position_qty=2.0), CFG) is None
+    )
+    assert pre_trade_check(exit_order, _ctx(entries_paused=True, position_qty=2.0), CFG) is None
+    assert (
+        pre_trade_check(exit_order, _ctx(state=TradingState.REDUCING, position_qty=2.0), CFG)
+        is None
+    )
+
+
+def test_plain_order_within_limits_passes() -> None:
+    assert pre_trade_check(_order(), _ctx(), CFG) is None
+
+
+def test_increases_exposure_handles_flips() -> None:
+    assert increases_exposure(_order(Side.SELL, qty=3.0), 1.0)  # 1 -> -2
+    assert not increases_exposure(_order(Side.SELL, qty=2.0), 1.0)  # 1 -> -1
+    assert increases_exposure(_order(Side.BUY, qty=0.1), 0.0)
+
+
+def test_rate_limiter_allows_n_per_second_window() -> None:
+    rl = RateLimiter(3)
+    t0 = 1_000_000_000
+    assert [rl.allow("a", t0 + i) for i in range(4)] == [True, True, True, False]
+    assert rl.allow("b", t0)
+    assert rl.allow("a", t0 + 1_000_000_000)
