@@ -83,7 +83,7 @@ def _loop_position(fills: list[tuple[int, float, float]]) -> tuple[float, float]
     """Reference: FIFO-free average-cost accounting, one unit at a time."""
     qty, cost, realized = 0.0, 0.0, 0.0
     for sign, q, px in fills:
-        for _ in range(int(round(q * 10))):
+        for _ in range(round(q * 10)):
             unit = 0.1 * sign
             if qty == 0 or (qty > 0) == (unit > 0):
                 cost += unit * px

@@ -21,18 +21,18 @@ CFG = RiskConfig(
 
 
 def _ctx(**kw: object) -> OrderContext:
-    base: dict[str, object] = dict(
-        state=TradingState.ACTIVE,
-        entries_paused=False,
-        mid=100.0,
-        mid_age_ms=10.0,
-        position_qty=0.0,
-        open_same_side_qty=0.0,
-        total_exposure=0.0,
-        nav=100_000.0,
-        peak_nav=100_000.0,
-        day_start_nav=100_000.0,
-    )
+    base: dict[str, object] = {
+        "state": TradingState.ACTIVE,
+        "entries_paused": False,
+        "mid": 100.0,
+        "mid_age_ms": 10.0,
+        "position_qty": 0.0,
+        "open_same_side_qty": 0.0,
+        "total_exposure": 0.0,
+        "nav": 100_000.0,
+        "peak_nav": 100_000.0,
+        "day_start_nav": 100_000.0,
+    }
     base.update(kw)
     return OrderContext(**base)  # type: ignore[arg-type]
 
