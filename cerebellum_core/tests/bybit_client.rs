@@ -850,6 +850,35 @@ fn test_query_order_falls_back_to_history_and_reports_none_when_unknown() {
     assert_eq!(first.param("settleCoin").as_deref(), Some("USDT"));
 }
 
+#[test]
+fn test_open_orders_lists_every_page_and_refuses_a_partial_list() {
+    let exchange = Exchange::start(|request| {
+        match (
+            request.param("symbol").as_deref(),
+            request.param("cursor").as_deref(),
+        ) {
+            (None, None) => page(vec![order_row("o-1", "New", "0")], "c2"),
+            (None, Some("c2")) => page(vec![order_row("o-2", "PartiallyFilled", "0.004")], ""),
+            // For BTCUSDT the cursor never advances.
+            _ => page(vec![order_row("o-3", "New", "0")], "stuck"),
+        }
+    });
+    let mut venue = venue(&exchange);
+
+    let open = venue.open_orders(None).unwrap();
+    let err = venue.open_orders(Some("BTC/USDT")).unwrap_err();
+
+    let ids: Vec<_> = open.iter().map(|o| o.client_order_id.as_str()).collect();
+    assert_eq!(ids, ["o-1", "o-2"]);
+    assert_eq!(open[1].status, OrderStatus::PartiallyFilled);
+    assert_eq!(open[1].cum_qty, dec("0.004"));
+    assert!(matches!(err, VenueError::Parse { .. }), "{err:?}");
+    assert_eq!(
+        exchange.requests()[0].param("settleCoin").as_deref(),
+        Some("USDT")
+    );
+}
+
 // ---------------------------------------------------------------- fills
 
 #[test]
@@ -1311,4 +1340,18 @@ fn test_decimal_round_trips_between_text_ticks_and_floats() {
         assert!(Decimal::new_checked(bad).is_err(), "{bad:?}");
     }
     assert!(Decimal::from_f64(f64::INFINITY, 2).is_err());
+}
+
+#[test]
+fn test_decimal_converts_exactly_to_and_from_ticks_and_lots() {
+    let tick = dec("0.5");
+    let lot = dec("0.001");
+    assert_eq!(dec("63250.5").to_ticks(&tick), Some(126_501));
+    assert_eq!(dec("63250.3").to_ticks(&tick), None, "off tick");
+    assert_eq!(dec("0.015").to_ticks(&lot), Some(15));
+    assert_eq!(dec("-2").to_ticks(&lot), Some(-2000));
+    assert_eq!(dec("1").to_ticks(&dec("0")), None);
+    assert_eq!(Decimal::from_ticks(126_501, &tick).unwrap(), dec("63250.5"));
+    assert_eq!(Decimal::from_ticks(15, &lot).unwrap().as_str(), "0.015");
+    assert!(Decimal::from_ticks(i64::MAX, &dec("10")).is_err());
 }

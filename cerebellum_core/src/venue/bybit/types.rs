@@ -94,6 +94,45 @@ impl Decimal {
         i64::try_from(value).ok()
     }
 
+    /// Returns `self / step` when it is a whole number that fits an `i64`
+    /// (price -> ticks with the tick size, quantity -> lots with the lot size),
+    /// `None` when off the grid or `step` is not positive.
+    pub fn to_ticks(&self, step: &Decimal) -> Option<i64> {
+        if !step.is_positive() {
+            return None;
+        }
+        let scale = self.scale().max(step.scale());
+        let value = i128::from(self.to_scaled(scale)?);
+        let step = i128::from(step.to_scaled(scale)?);
+        if value % step != 0 {
+            return None;
+        }
+        i64::try_from(value / step).ok()
+    }
+
+    /// Builds `ticks * step` exactly (ticks -> price, lots -> quantity).
+    ///
+    /// # Errors
+    /// `InvalidRequest` when `step` is not positive or the product overflows.
+    pub fn from_ticks(ticks: i64, step: &Decimal) -> Result<Self, VenueError> {
+        let scale = step.scale();
+        let units = step
+            .to_scaled(scale)
+            .filter(|_| step.is_positive())
+            .and_then(|s| ticks.checked_mul(s))
+            .ok_or_else(|| {
+                VenueError::InvalidRequest(format!("{ticks} x {step} is not representable"))
+            })?;
+        Self::from_scaled(units, scale)
+    }
+
+    /// Number of fractional digits of the canonical text.
+    fn scale(&self) -> u32 {
+        self.text
+            .split_once('.')
+            .map_or(0, |(_, frac)| frac.len() as u32)
+    }
+
     /// Returns the nearest `f64` (for display and models only).
     pub fn to_f64(&self) -> f64 {
         self.text.parse().unwrap_or(f64::NAN)
