@@ -692,6 +692,25 @@ fn test_duplicate_order_link_id_of_a_different_order_is_an_error() {
 }
 
 #[test]
+fn test_duplicate_order_link_id_that_cannot_be_read_back_leaves_outcome_unknown() {
+    let exchange = Exchange::start(|request| match request.path.as_str() {
+        "/v5/order/create" => Reply::ret(110072, "OrderLinkedID is duplicate"),
+        _ => page(vec![], ""),
+    });
+    let mut venue = venue(&exchange);
+
+    let err = venue.submit(&limit_buy("a1-000016")).unwrap_err();
+
+    assert!(matches!(err, VenueError::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(err.ret_code(), Some(110072));
+    assert_eq!(
+        exchange.count("/v5/order/history"),
+        1,
+        "looked in history too"
+    );
+}
+
+#[test]
 fn test_timestamp_outside_recv_window_resyncs_clock_and_retries_once() {
     // The stand-in's clock runs 20 s ahead: the first request is too old.
     let exchange = Exchange::start_with_skew(20_000, created);

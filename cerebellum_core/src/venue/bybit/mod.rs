@@ -179,6 +179,8 @@ impl BybitVenue {
     /// * `InvalidRequest` before sending for an order Bybit would refuse.
     /// * `Api` with Bybit's `retCode`/`retMsg` for a business rejection.
     /// * `DuplicateClientOrderId` when the id is taken by a different order.
+    /// * `OutcomeUnknown` when Bybit reports the id taken but the order cannot
+    ///   be read back.
     /// * `OutcomeUnknown` when every attempt failed transiently or the reply
     ///   was unreadable: the order may exist; call [`Self::query_order`].
     pub fn submit(&mut self, order: &OrderRequest) -> Result<SubmitAck, VenueError> {
@@ -237,7 +239,15 @@ impl BybitVenue {
         order: &OrderRequest,
         err: VenueError,
     ) -> Result<SubmitAck, VenueError> {
-        let existing = self.query_order(Some(&order.symbol), &order.client_order_id)?;
+        // 110072 says Bybit holds an order with this id: anything short of
+        // finding it leaves the outcome unknown, never "not placed".
+        let unknown = |source: VenueError| VenueError::OutcomeUnknown {
+            client_order_id: order.client_order_id.clone(),
+            source: Box::new(source),
+        };
+        let existing = self
+            .query_order(Some(&order.symbol), &order.client_order_id)
+            .map_err(unknown)?;
         match existing {
             Some(state)
                 if state.symbol == order.symbol
@@ -257,7 +267,7 @@ impl BybitVenue {
             Some(_) => Err(VenueError::DuplicateClientOrderId {
                 client_order_id: order.client_order_id.clone(),
             }),
-            None => Err(err),
+            None => Err(unknown(err)),
         }
     }
 
@@ -324,8 +334,8 @@ impl BybitVenue {
     pub fn positions(&mut self) -> Result<Vec<Position>, VenueError> {
         let category = self.config.category.as_str();
         let settle_coin = self.config.settle_coin.clone();
-        let rows: Vec<PositionDto> = self
-            .paginate(POSITION_PATH, 20, |cursor| {
+        let (rows, complete): (Vec<PositionDto>, bool) =
+            self.paginate(POSITION_PATH, 20, |cursor| {
                 let mut q = vec![
                     ("category", category.to_owned()),
                     ("settleCoin", settle_coin.clone()),
@@ -335,8 +345,13 @@ impl BybitVenue {
                     q.push(("cursor", c.to_owned()));
                 }
                 q
-            })?
-            .0;
+            })?;
+        if !complete {
+            return Err(VenueError::parse(
+                POSITION_PATH,
+                "position pagination did not finish",
+            ));
+        }
         let mut out = Vec::new();
         for row in &rows {
             if let Some(position) = parse::position(POSITION_PATH, row)? {
