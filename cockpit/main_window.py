@@ -1,15 +1,46 @@
-"""MainWindow: docks around the engine, status bar, layout persisted in QSettings."""
+"""MainWindow: docks around the engine, the kill-switch bar, menus and saved layout.
+
+Widgets read from models and emit intent to the CommandFacade; the
+EngineBridge is their only source of engine events.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
+from cockpit.bridge import EngineBridge
+from cockpit.charts.book_heatmap import BookHeatmap
+from cockpit.charts.price_chart import PriceChart
+from cockpit.commands import CommandFacade
+from cockpit.models.trading_models import FillsModel, OrdersModel, PositionsModel
+from cockpit.views.blotter_view import BlotterView, make_table
+from cockpit.views.kill_switch_bar import KillSwitchBar
+from cockpit.views.log_view import LogView
+from cockpit.views.order_ticket import OrderTicket
+from cockpit.views.status_bar import StatusBar
 from engine.config import CrucibleConfig
 from engine.kernel import CrucibleEngine
+from engine.model.events import LinkState, OrderUpdate, PortfolioState, RiskEvent
+from engine.model.market import BookSnapshot, Trade
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+KILL_SHORTCUT = "Ctrl+Shift+K"
 
 
 class MainWindow(QMainWindow):
@@ -20,22 +51,215 @@ class MainWindow(QMainWindow):
         engine: CrucibleEngine,
         config: CrucibleConfig,
         on_closed: Callable[[], None] | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__()
         self._engine = engine
         self._config = config
         self._on_closed = on_closed
+        self._settings = settings or QSettings("Crucible", "Cockpit")
         self.setWindowTitle(f"Crucible — {'PAPER' if config.venue.is_paper else 'LIVE'}")
-        self.resize(1600, 1000)
-        central = QLabel("Crucible", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.setCentralWidget(central)
-        self._settings = QSettings("Crucible", "Cockpit")
+        self.resize(1680, 1020)
+        self.setDockNestingEnabled(True)
+
+        self.bridge = EngineBridge(engine.bus, frame_ms=config.cockpit.frame_ms, parent=self)
+        self.facade = CommandFacade(engine.commands, parent=self)
+        self.orders_model = OrdersModel()
+        self.fills_model = FillsModel()
+        self.positions_model = PositionsModel()
+
+        self.heatmap = BookHeatmap(config.cockpit.heatmap_levels, config.cockpit.heatmap_columns)
+        self.chart = PriceChart()
+        self.ticket = OrderTicket(self.facade)
+        self.blotter = BlotterView(self.orders_model, self.fills_model, self.facade)
+        self.positions_view = make_table(self.positions_model)
+        self.risk_label = QLabel("NAV —")
+        self.risk_label.setStyleSheet("padding: 4px; font-family: monospace;")
+        self.log_view = LogView()
+        self.kill_bar = KillSwitchBar()
+        self.status = StatusBar(config.venue.is_paper)
+        self.setStatusBar(self.status)
+
+        self._build_toolbar()
+        self._build_docks()
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        self.set_symbol(config.universe.symbols[0])
+        self.last_kill_snapshot: object | None = None
+
+    # -- construction ------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Trading controls")
+        bar.setObjectName("toolbar.trading")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setEnabled(False)  # the kill switch is never hidden
+        self.symbol_box = QComboBox()
+        self.symbol_box.addItems(list(self._config.universe.symbols))
+        self.symbol_box.setMinimumWidth(120)
+        bar.addWidget(QLabel("  Symbol "))
+        bar.addWidget(self.symbol_box)
+        bar.addSeparator()
+        bar.addWidget(self.kill_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.kill_action = QAction("Kill switch", self)
+        self.kill_action.setShortcut(QKeySequence(KILL_SHORTCUT))
+        self.kill_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.addAction(self.kill_action)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock.{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right, bottom = (
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self.setCentralWidget(self.heatmap)
+        positions = QWidget()
+        pl = QVBoxLayout(positions)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.risk_label)
+        pl.addWidget(self.positions_view)
+        self.docks = {
+            "chart": self._dock("Price (1m)", "chart", self.chart, left),
+            "ticket": self._dock("Order ticket", "ticket", self.ticket, right),
+            "positions": self._dock("Positions & risk", "positions", positions, right),
+            "blotter": self._dock("Orders & fills", "blotter", self.blotter, bottom),
+            "log": self._dock("Log", "log", self.log_view, bottom),
+        }
+        self.tabifyDockWidget(self.docks["blotter"], self.docks["log"])
+        self.docks["blotter"].raise_()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+
+    def _build_menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        reset = view.addAction("Reset layout")
+        reset.triggered.connect(self.reset_layout)
+        trading = self.menuBar().addMenu("&Trading")
+        trading.addAction(self.kill_action)
+        trading.addAction("Cancel all orders", self.facade.cancel_all)
+        trading.addAction("Resume trading…", self._ask_resume)
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.sigBookFrame.connect(self._on_book_frame)
+        b.sigTradesFrame.connect(self._on_trades_frame)
+        b.sigOrderUpdated.connect(self._on_order_update)
+        b.sigFillReceived.connect(self.fills_model.on_fill)
+        b.sigPortfolioChanged.connect(self._on_portfolio)
+        b.sigTradingStateChanged.connect(self.kill_bar.on_trading_state)
+        b.sigLinkStateChanged.connect(self._on_link_state)
+        b.sigEngineStateChanged.connect(self.status.on_engine_state)
+        b.sigFeedRate.connect(self.status.on_feed_rate)
+        b.sigRiskEvent.connect(self._on_risk_event)
+        self.symbol_box.currentTextChanged.connect(self.set_symbol)
+        self.kill_bar.kill.clicked.connect(self.trigger_kill_switch)
+        self.kill_action.triggered.connect(self.trigger_kill_switch)
+        self.kill_bar.pause.toggled.connect(self.facade.pause_entries)
+        self.kill_bar.cancel_all.clicked.connect(self.facade.cancel_all)
+        self.kill_bar.sigResumeRequested.connect(self._ask_resume)
+        self.facade.sigCommandFailed.connect(lambda m: self.status.showMessage(m, 8000))
+        self.facade.sigCommandSucceeded.connect(lambda m: self.status.showMessage(f"{m}: ok", 4000))
+        self.facade.sigKillSwitchDone.connect(self._on_kill_done)
+
+    # -- layout persistence ---------------------------------------------------------
+    def _restore_layout(self) -> None:
         geometry = self._settings.value("geometry")
-        if geometry is not None:
+        state = self._settings.value("state")
+        if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def save_layout(self) -> None:
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("state", self.saveState(LAYOUT_VERSION))
+        self._settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    # -- slots ------------------------------------------------------------------------
+    def set_symbol(self, symbol: str) -> None:
+        if self.symbol_box.currentText() != symbol:
+            self.symbol_box.setCurrentText(symbol)
+        inst = self._engine.commands.instrument(symbol)
+        self.heatmap.set_symbol(symbol, inst.tick_size if inst else 0.01)
+        self.chart.set_symbol(symbol)
+        self.ticket.set_symbol(symbol)
+        self.docks["chart"].setWindowTitle(f"Price (1m) — {symbol}")
+
+    def _on_book_frame(self, books: dict[str, list[BookSnapshot]]) -> None:
+        symbol = self.heatmap.symbol
+        if symbol is None:
+            return
+        if self.heatmap.bin == 0.01:  # instruments arrived after the window opened
+            inst = self._engine.commands.instrument(symbol)
+            if inst is not None and inst.tick_size != self.heatmap.bin:
+                self.heatmap.set_symbol(symbol, inst.tick_size)
+        mine = books.get(symbol)
+        if mine:
+            self.heatmap.add_books(mine)
+            self.heatmap.render()
+            self.ticket.set_mid(mine[-1].mid)
+
+    def _on_trades_frame(self, trades: dict[str, list[Trade]]) -> None:
+        mine = trades.get(self.heatmap.symbol or "")
+        if mine:
+            self.heatmap.add_trades(mine)
+            self.chart.add_trades(mine)
+
+    def _on_order_update(self, update: OrderUpdate) -> None:
+        self.orders_model.on_update(update)
+
+    def _on_portfolio(self, p: PortfolioState) -> None:
+        for pos in p.positions:
+            self.positions_model.set_position(pos, p.marks.get(pos.symbol))
+        self.risk_label.setText(
+            f"NAV {p.nav:,.2f}   day {p.day_pnl:+,.2f}   uPnL {p.unrealized_pnl:+,.2f}   "
+            f"exposure {p.exposure:,.0f}   drawdown {p.drawdown:.2%}"
+        )
+
+    def _on_link_state(self, s: LinkState) -> None:
+        self.status.on_link_state(s)
+
+    def _on_risk_event(self, e: RiskEvent) -> None:
+        self.status.showMessage(f"{e.kind.value}: {e.message}", 10_000)
+
+    def trigger_kill_switch(self) -> None:
+        log.warning("KILL SWITCH pressed")
+        self.kill_bar.banner.setText("HALTING…")
+        self.kill_bar.banner.show()
+        self.facade.kill_switch()
+
+    def _on_kill_done(self, snapshot: object) -> None:
+        self.last_kill_snapshot = snapshot
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask the user; tests replace this to answer without a dialog."""
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_resume(self) -> None:
+        if self.confirm("Resume trading", "Trading is halted. Resume order flow for every agent?"):
+            self.facade.resume()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._settings.setValue("geometry", self.saveGeometry())
+        self.save_layout()
+        self.bridge.close()
+        self.log_view.detach()
         if self._on_closed is not None:
             self._on_closed()
         event.accept()

@@ -11,7 +11,7 @@ import math
 from engine.core.errors import CrucibleError, RiskRejected
 from engine.core.ids import ClientOrderIdGenerator
 from engine.execution.link import CerebellumLink
-from engine.execution.protocol import Ack, SnapshotReport
+from engine.execution.protocol import Ack, Instrument, SnapshotReport
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, Side, TimeInForce
 from engine.model.numbers import on_grid
@@ -37,6 +37,10 @@ class EngineCommands:
         self._risk = risk
         self._symbols = symbols
         self._ids = ClientOrderIdGenerator("M")
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """The venue's tick/lot sizes for ``symbol`` (None until the core has said hello)."""
+        return self._link.instruments.get(symbol)
 
     def validate(
         self, symbol: str, side: Side, order_type: OrderType, qty: float, price: float | None

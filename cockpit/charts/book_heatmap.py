@@ -1,0 +1,165 @@
+"""BookHeatmap: Bookmap-style L2 heatmap (time x price, resting size as colour).
+
+One column per book snapshot of the selected symbol. Rows are price bins on
+an absolute grid that re-anchors (shifting rows in place) only when the mid
+drifts out of the middle of the window. Colour is log(1 + size) with fixed
+levels (no autoscan per frame) and a colour bar as legend. Best bid/ask are
+lines; trades are dots sized by volume. The view follows the mid; the mouse
+wheel zooms the price window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+
+from cockpit import theme
+from cockpit.charts.ring_buffer import ColumnRing, ValueRing
+from engine.model.market import BookSnapshot, Trade
+
+
+class _SecondsAgoAxis(pg.AxisItem):
+    """x is a column index; label it as seconds before now."""
+
+    def __init__(self, columns: int, hz: float) -> None:
+        super().__init__(orientation="bottom")
+        self._columns = columns
+        self.hz = hz
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [f"{(v - self._columns) / self.hz:.0f}s" for v in values]
+
+
+class BookHeatmap(pg.PlotWidget):
+    """The L2 heatmap widget."""
+
+    def __init__(self, levels: int = 400, columns: int = 600, book_hz: float = 10.0) -> None:
+        self._axis = _SecondsAgoAxis(columns, book_hz)
+        super().__init__(axisItems={"bottom": self._axis})
+        self.levels = levels
+        self.columns = columns
+        self.symbol: str | None = None
+        self.bin = 1.0
+        self.base: float | None = None
+        self.ring = ColumnRing(levels, columns)
+        self.bid_line = ValueRing(columns)
+        self.ask_line = ValueRing(columns)
+        self._trades: deque[tuple[int, float, float, bool]] = deque(maxlen=4_000)
+        self._level_max = 1.0
+        self.frames_drawn = 0
+        self._half_window: float | None = None
+
+        self.setMenuEnabled(False)
+        self.showGrid(x=False, y=True, alpha=0.15)
+        self.getPlotItem().setMouseEnabled(x=False, y=True)
+        self.setLabel("left", "price")
+        cmap = pg.colormap.get(theme.HEATMAP_COLORMAP)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(cmap)
+        self.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(
+            values=(0, 1), colorMap=cmap, interactive=False, width=12, label="log(1 + resting size)"
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.getPlotItem())
+        self.bid_curve = self.plot(pen=pg.mkPen(theme.BID, width=1.5))
+        self.ask_curve = self.plot(pen=pg.mkPen(theme.ASK, width=1.5))
+        self.trade_dots = pg.ScatterPlotItem(pen=None)
+        self.addItem(self.trade_dots)
+        self.setXRange(0, columns, padding=0)
+
+    # -- data --------------------------------------------------------------------
+    def set_symbol(self, symbol: str, tick_size: float) -> None:
+        """Show ``symbol`` (clears the history); one price bin per tick."""
+        self.symbol = symbol
+        self.bin = tick_size
+        self.base = None
+        self.ring.clear()
+        self.bid_line.clear()
+        self.ask_line.clear()
+        self._trades.clear()
+        self._half_window = None
+
+    def set_book_hz(self, hz: float) -> None:
+        self._axis.hz = hz
+
+    def add_books(self, books: list[BookSnapshot]) -> None:
+        for book in books:
+            if book.symbol == self.symbol and len(book.bids) and len(book.asks):
+                self._add_column(book)
+
+    def add_trades(self, trades: list[Trade]) -> None:
+        col = self.ring.count
+        for t in trades:
+            if t.symbol == self.symbol:
+                self._trades.append((col, t.price, t.qty, t.aggressor.value == "BUY"))
+
+    def _anchor(self, mid: float) -> None:
+        """Place the grid so that ``mid`` sits in the middle of the window."""
+        target = np.floor(mid / self.bin) * self.bin - (self.levels // 2) * self.bin
+        if self.base is None:
+            self.base = target
+            return
+        offset = round((target - self.base) / self.bin)
+        if abs(offset) > self.levels * 0.2:
+            self.ring.shift_rows(offset)
+            self.base += offset * self.bin
+
+    def _add_column(self, book: BookSnapshot) -> None:
+        self._anchor(book.mid)
+        assert self.base is not None
+        prices = np.concatenate((book.bids[:, 0], book.asks[:, 0]))
+        sizes = np.concatenate((book.bids[:, 1], book.asks[:, 1]))
+        rows = np.rint((prices - self.base) / self.bin).astype(np.int64)
+        keep = (rows >= 0) & (rows < self.levels)
+        column = np.bincount(rows[keep], weights=sizes[keep], minlength=self.levels)
+        np.log1p(column, out=column)
+        self.ring.push(column.astype(np.float32))
+        self.bid_line.push(book.best_bid)
+        self.ask_line.push(book.best_ask)
+        peak = float(column.max(initial=0.0))
+        # Levels follow the largest resting size slowly: no rescan of the image per frame.
+        self._level_max = max(peak, self._level_max * 0.999, 1e-6)
+
+    # -- drawing -------------------------------------------------------------------
+    def render(self) -> None:
+        """Push the buffers to the scene (call once per frame)."""
+        if self.base is None:
+            return
+        self.image.setImage(self.ring.view(), autoLevels=False, levels=(0.0, self._level_max))
+        self.colorbar.setLevels((0.0, self._level_max))
+        self.image.setRect(
+            QRectF(0.0, self.base - self.bin / 2, self.columns, self.levels * self.bin)
+        )
+        x = np.arange(self.columns, dtype=np.float64)
+        self.bid_curve.setData(x, self.bid_line.view(), connect="finite")
+        self.ask_curve.setData(x, self.ask_line.view(), connect="finite")
+        self._draw_trades()
+        self._follow_mid()
+        self.frames_drawn += 1
+
+    def _draw_trades(self) -> None:
+        first_col = self.ring.count - self.columns
+        visible = [t for t in self._trades if t[0] >= first_col]
+        if not visible:
+            self.trade_dots.setData([], [])
+            return
+        arr = np.asarray([(c, p, q) for c, p, q, _ in visible], dtype=np.float64)
+        buys = np.fromiter((b for *_, b in visible), dtype=bool, count=len(visible))
+        sizes = 4.0 + 10.0 * np.sqrt(arr[:, 2] / max(arr[:, 2].max(), 1e-12))
+        brushes = np.where(buys, pg.mkBrush(theme.BID), pg.mkBrush(theme.ASK))
+        self.trade_dots.setData(arr[:, 0] - first_col, arr[:, 1], size=sizes, brush=list(brushes))
+
+    def _follow_mid(self) -> None:
+        bid, ask = self.bid_line.view()[-1], self.ask_line.view()[-1]
+        if not (np.isfinite(bid) and np.isfinite(ask)):
+            return
+        mid = 0.5 * (bid + ask)
+        if self._half_window is None:
+            self._half_window = self.levels * self.bin * 0.2
+        else:
+            lo, hi = self.getViewBox().viewRange()[1]
+            self._half_window = max((hi - lo) / 2, 5 * self.bin)
+        self.setYRange(mid - self._half_window, mid + self._half_window, padding=0)

@@ -1,0 +1,47 @@
+"""StatusBar: mode, executor health, market-data rate, engine state."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from cockpit import theme
+from engine.model.enums import LinkStatus
+from engine.model.events import EngineStateChanged, LinkState
+
+
+def _pill(text: str, colour: str) -> str:
+    return f"<span style='color:{colour}; font-weight:bold'>{text}</span>"
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, paper: bool) -> None:
+        super().__init__()
+        self.mode = QLabel(
+            _pill("PAPER (sim)" if paper else "LIVE", theme.ACCENT if paper else theme.HALT)
+        )
+        self.executor = QLabel(_pill("executor: starting", theme.TEXT_DIM))
+        self.feed = QLabel("md: 0 msg/s")
+        self.engine = QLabel("engine: —")
+        for w in (self.mode, self.executor, self.feed, self.engine):
+            self.addPermanentWidget(w)
+
+    def on_link_state(self, s: LinkState) -> None:
+        colour = {
+            LinkStatus.CONNECTED: theme.BID,
+            LinkStatus.CONNECTING: theme.WARN,
+            LinkStatus.RECONCILING: theme.WARN,
+        }.get(s.status, theme.HALT)
+        parts = [f"executor: {s.status.value}"]
+        if s.heartbeat_age_ms is not None:
+            parts.append(f"hb {s.heartbeat_age_ms:.0f} ms")
+        if s.rtt_us is not None:
+            parts.append(f"rtt {s.rtt_us:.0f} µs")
+        if s.venue:
+            parts.append(s.venue)
+        self.executor.setText(_pill(" · ".join(parts), colour))
+
+    def on_feed_rate(self, rate: float) -> None:
+        self.feed.setText(f"md: {rate:,.0f} msg/s")
+
+    def on_engine_state(self, e: EngineStateChanged) -> None:
+        self.engine.setText(f"engine: {e.state.value}")
