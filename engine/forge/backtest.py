@@ -84,10 +84,19 @@ def bar_returns(open_: np.ndarray, close: np.ndarray) -> np.ndarray:
 def positions_from_signals(signals: np.ndarray) -> np.ndarray:
     """Desired position after each bar: 1 after ENTRY until EXIT, else 0 (HOLD keeps it)."""
     signals = np.asarray(signals)
-    marks = np.where(signals == ENTRY, 1, np.where(signals == EXIT, 0, -1))
-    idx = np.where(marks >= 0, np.arange(marks.size), -1)
-    np.maximum.accumulate(idx, out=idx)
-    return np.where(idx >= 0, marks[np.maximum(idx, 0)], 0).astype(np.float64)
+    out = np.zeros(signals.size, dtype=np.float64)
+    decided = np.flatnonzero((signals == ENTRY) | (signals == EXIT))
+    if decided.size == 0:
+        return out
+    value = signals[decided] == ENTRY
+    # Keep only decisions that change the position, then paint each run at once.
+    change = np.empty(value.size, dtype=bool)
+    change[0] = True
+    np.not_equal(value[1:], value[:-1], out=change[1:])
+    starts = decided[change]
+    lengths = np.diff(np.append(starts, signals.size))
+    out[starts[0] :] = np.repeat(value[change], lengths)
+    return out
 
 
 def held_from_desired(desired: np.ndarray) -> np.ndarray:
@@ -135,7 +144,7 @@ def trade_segments(held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def pnl_from_held(held: np.ndarray, returns: np.ndarray, cost_per_unit: float) -> np.ndarray:
     """Per-bar PnL of holding ``held`` through ``returns``, net of trading costs."""
     change = np.abs(np.diff(held, prepend=0.0))
-    return held * returns - cost_per_unit * change
+    return np.asarray(held * returns - cost_per_unit * change)
 
 
 def backtest(
