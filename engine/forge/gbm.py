@@ -23,8 +23,8 @@ from engine.core.errors import DataError
 from engine.forge.specialists import (
     N_CLASSES,
     GBMKind,
-    ScoreMethod,
     GBMSpecialist,
+    ScoreMethod,
     SigmoidCalibration,
     feature_matrix,
     load_lightgbm,
@@ -136,7 +136,9 @@ def fit_calibration(
                 f"expected {N_CLASSES} calibrators, scikit-learn made {len(cc.calibrators)}"
             )
         sets.append(tuple((float(c.a_), float(c.b_)) for c in cc.calibrators))
-    score: ScoreMethod = "decision_function" if hasattr(estimator, "decision_function") else "predict_proba"
+    score: ScoreMethod = (
+        "decision_function" if hasattr(estimator, "decision_function") else "predict_proba"
+    )
     return SigmoidCalibration(tuple(sets), score), calibrator
 
 
