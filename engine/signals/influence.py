@@ -116,9 +116,12 @@ class InfluenceState:
         self.closes = AlignedCloses(predictor.symbols, maxlen=predictor.bars_needed)
 
     def on_bars(self, bars: list[Bar]) -> list[InfluenceReading]:
-        completed = [self.closes.add(bar) for bar in bars]
-        need = self.predictor.bars_needed
-        return [self._step() for done in completed if done and len(self.closes) >= need]
+        readings: list[InfluenceReading] = []
+        for bar in bars:
+            # Each completed row is read before the next bar moves the window on.
+            if self.closes.add(bar) and len(self.closes) >= self.predictor.bars_needed:
+                readings.append(self._step())  # noqa: PERF401
+        return readings
 
     def _step(self) -> InfluenceReading:
         t0 = time.perf_counter()

@@ -99,10 +99,12 @@ class RadarState:
 
     def on_bars(self, bars: list[Bar]) -> list[RadarReading]:
         """Feed closed bars; return a reading for every newly completed full window."""
-        completed = [self.closes.add(bar) for bar in bars]
-        return [
-            self._step() for done in completed if done and len(self.closes) > self.config.window
-        ]
+        readings: list[RadarReading] = []
+        for bar in bars:
+            # Each completed row is scored before the next bar moves the window on.
+            if self.closes.add(bar) and len(self.closes) > self.config.window:
+                readings.append(self._step())  # noqa: PERF401
+        return readings
 
     def _step(self) -> RadarReading:
         t0 = time.perf_counter()
