@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from engine.cli import main as engine_main
+from engine.commands.bench import register_benchmark
 from engine.config import CrucibleConfig
 
 
@@ -20,6 +21,7 @@ def _run_gui(config: CrucibleConfig, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    register_benchmark("cockpit", "cockpit.bench")
     return engine_main(argv, gui_runner=_run_gui)
 
 

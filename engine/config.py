@@ -233,3 +233,12 @@ def load_config(
     paths.setdefault("root", str(root or Path.cwd()))
     data["paths"] = paths
     return config_from_dict(data, user_path)
+
+
+def config_with_overrides(overrides: dict[str, Any], *, root: Path | None = None) -> CrucibleConfig:
+    """The default configuration with ``overrides`` deep-merged over it (tests, benchmarks)."""
+    data = _deep_merge(_read_toml(DEFAULT_CONFIG_PATH), overrides)
+    paths = dict(data.get("paths", {}))
+    paths.setdefault("root", str(root or Path.cwd()))
+    data["paths"] = paths
+    return config_from_dict(data)

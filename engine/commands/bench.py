@@ -11,11 +11,19 @@ from typing import Any
 
 import engine.bench
 
+_EXTRA: dict[str, str] = {}
+
+
+def register_benchmark(name: str, module: str) -> None:
+    """Add a benchmark defined outside the engine (the cockpit registers its own)."""
+    _EXTRA[name] = module
+
 
 def benchmarks() -> dict[str, str]:
-    """name -> module: every module in engine/bench (each has run(args) -> dict)."""
+    """name -> module: every module in engine/bench plus registered ones (run(args) -> dict)."""
     pkg = engine.bench
-    return {m.name: f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)}
+    found = {m.name: f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)}
+    return {**found, **_EXTRA}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -122,6 +122,7 @@ class CerebellumLink:
             self._ctx.term()
         if self.process is not None and not self._cfg.detach_on_exit:
             await self.process.stop()
+            self.process.cleanup()
         self._set_status(LinkStatus.DISCONNECTED, "stopped")
 
     # -- status ----------------------------------------------------------------

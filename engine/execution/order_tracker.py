@@ -7,29 +7,14 @@ Positions change only here, only on a fill, at the fill's price and quantity
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from engine.execution.protocol import SnapshotReport
 from engine.model.enums import OrderStatus
 from engine.model.events import Fill, OrderUpdate
 from engine.model.orders import InvalidOrderTransition, OrderView
+from engine.model.positions import Position
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """A strategy's position in one symbol: signed quantity, average entry, realised PnL."""
-
-    strategy_id: str
-    symbol: str
-    qty: float = 0.0
-    avg_price: float = 0.0
-    realized_pnl: float = 0.0
-    fees: float = 0.0
-
-    def unrealized_pnl(self, mark: float) -> float:
-        return self.qty * (mark - self.avg_price) if self.qty else 0.0
 
 
 def apply_fill(pos: Position, fill: Fill) -> Position:

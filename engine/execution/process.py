@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -84,6 +85,7 @@ class CoreProcess:
     def __init__(self, config: CrucibleConfig) -> None:
         self._config = config
         runtime = config.paths.runtime_dir
+        self._own_runtime_dir = runtime is None
         if runtime is None:
             runtime = Path(tempfile.mkdtemp(prefix="crucible-"))
         else:
@@ -187,3 +189,8 @@ class CoreProcess:
         if self._reader is not None:
             self._reader.join(1.0)
         log.info("cerebellum_core stopped (exit code %s)", proc.returncode)
+
+    def cleanup(self) -> None:
+        """Remove the private runtime directory (sockets, core config) if we made it."""
+        if self._own_runtime_dir:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)

@@ -1,0 +1,191 @@
+"""Order round trip through the real CerebellumLink, sim events/s, and a bare ZeroMQ floor.
+
+(a) engine -> core -> fill report back, one order in flight, p50/p99 over N orders;
+(b) sustained orders/s with a window of orders in flight;
+(c) the sim venue's book events/s in fast-forward on one core (cerebellum_core bench-sim);
+(d) a bare pyzmq DEALER/ROUTER echo between two processes on the same transport.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zmq
+
+from engine.assembly import build_engine
+from engine.config import CrucibleConfig, config_with_overrides, load_config
+from engine.core.ids import ClientOrderIdGenerator
+from engine.execution.process import resolve_binary
+from engine.model.commands import NewOrder
+from engine.model.enums import OrderStatus, OrderType, Side
+from engine.model.events import Fill, OrderUpdate
+
+_ECHO_SERVER = textwrap.dedent(
+    """
+    import sys, zmq
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.ROUTER)
+    s.bind(sys.argv[1])
+    print("READY", flush=True)
+    while True:
+        ident, msg = s.recv_multipart()
+        if msg == b"quit":
+            break
+        s.send_multipart([ident, msg])
+    """
+)
+
+
+def _bench_config(tmp: Path) -> CrucibleConfig:
+    """Limits opened up so that the benchmark measures the path, not the throttles."""
+    return config_with_overrides(
+        {
+            "risk": {
+                "max_orders_per_sec": 1e6,
+                "max_orders_per_sec_total": 1e6,
+                "max_order_notional": 1e9,
+                "max_position_notional": 1e9,
+                "max_total_exposure": 1e9,
+            },
+            "cerebellum": {
+                "core": {
+                    "risk": {
+                        "duplicate_window_ms": 0,
+                        "max_orders_per_sec_strategy": 1_000_000,
+                        "max_orders_per_sec_total": 1_000_000,
+                    }
+                }
+            },
+            "engine": {"log_level": "WARNING"},
+        },
+        root=tmp,
+    )
+
+
+async def _order_round_trips(n: int, window: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="crucible-bench-") as tmp:
+        engine = build_engine(_bench_config(Path(tmp)))
+        await engine.start()
+        try:
+            link = engine.link
+            inst = link.instruments["BTC/USDT"]
+            ids = ClientOrderIdGenerator("B")
+            done: dict[str, asyncio.Future[float]] = {}
+
+            def on_update(update: OrderUpdate, _fill: Fill | None) -> None:
+                if update.status in (
+                    OrderStatus.FILLED,
+                    OrderStatus.CANCELED,
+                    OrderStatus.REJECTED,
+                ):
+                    fut = done.pop(update.client_order_id, None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(time.perf_counter())
+
+            link.register_strategy("bench", on_update)
+            await asyncio.sleep(1.0)  # books warm up
+
+            async def one(i: int) -> float:
+                order = NewOrder(
+                    ids.next(),
+                    "bench",
+                    "BTC/USDT",
+                    Side.BUY if i % 2 == 0 else Side.SELL,
+                    OrderType.MARKET,
+                    inst.min_qty,
+                )
+                fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                done[order.client_order_id] = fut
+                t0 = time.perf_counter()
+                await link.submit(order)
+                return (await fut) - t0
+
+            for i in range(200):  # warm-up
+                await one(i)
+            rtts = np.array([await one(i) for i in range(n)]) * 1e6
+            sem = asyncio.Semaphore(window)
+
+            async def windowed(i: int) -> None:
+                async with sem:
+                    await one(i)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(windowed(i) for i in range(n)))
+            throughput = n / (time.perf_counter() - t0)
+        finally:
+            await engine.stop()
+    return {
+        "order_rtt_p50_us": float(np.percentile(rtts, 50)),
+        "order_rtt_p99_us": float(np.percentile(rtts, 99)),
+        "order_rtt_mean_us": float(rtts.mean()),
+        "orders_per_s": float(throughput),
+    }
+
+
+def _zmq_echo(n: int) -> float:
+    with tempfile.TemporaryDirectory(prefix="crucible-echo-") as tmp:
+        endpoint = f"ipc://{tmp}/echo.sock"
+        server = subprocess.Popen(
+            [sys.executable, "-c", _ECHO_SERVER, endpoint], stdout=subprocess.PIPE, text=True
+        )
+        assert server.stdout is not None
+        server.stdout.readline()
+        ctx = zmq.Context()
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.connect(endpoint)
+        payload = b'{"v":1,"type":"Heartbeat","req_id":1,"ts_init":0,"loop_age_ms":0}'
+        samples = []
+        for i in range(n + 200):
+            t0 = time.perf_counter()
+            dealer.send(payload)
+            dealer.recv()
+            if i >= 200:
+                samples.append(time.perf_counter() - t0)
+        dealer.send(b"quit")
+        dealer.close(0)
+        ctx.term()
+        server.wait(5)
+    return float(np.percentile(np.array(samples) * 1e6, 50))
+
+
+def _sim_events_per_s(seconds: float) -> dict[str, Any]:
+    binary = resolve_binary(load_config())
+    out = subprocess.run(
+        [str(binary), "bench-sim", "--seconds", str(seconds)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    n = 1_000 if args.quick else 10_000
+    link = asyncio.run(_order_round_trips(n, window=64))
+    echo = _zmq_echo(n)
+    sim = _sim_events_per_s(600.0 if args.quick else 3_600.0)
+    result = {
+        "bench": "link",
+        "orders": n,
+        **link,
+        "zmq_echo_rtt_p50_us": echo,
+        "rtt_vs_echo": link["order_rtt_p50_us"] / echo,
+        "sim_events_per_s": float(sim["sim_events_per_s"]),
+    }
+    print(
+        f"order round trip p50 {link['order_rtt_p50_us']:.0f} µs, p99 {link['order_rtt_p99_us']:.0f} µs "
+        f"({result['rtt_vs_echo']:.2f}x a bare zmq echo of {echo:.0f} µs); "
+        f"{link['orders_per_s']:,.0f} orders/s; sim {result['sim_events_per_s']:,.0f} events/s"
+    )
+    return result
