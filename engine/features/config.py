@@ -2,8 +2,78 @@
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator, model_validator
+
+from engine.core.errors import DataError
 from engine.core.settings import FrozenModel
+from engine.marketdata.timeframes import timeframe_ms
+
+
+class ParticleFilterConfig(FrozenModel):
+    """Bootstrap particle filter over 1m log returns (latent drift and log-variance)."""
+
+    enabled: bool = True
+    particles: int = Field(default=128, ge=8, le=4096)
+    seed: int = 7
+    drift_persistence: float = Field(default=0.95, ge=0, lt=1)
+    drift_noise: float = Field(default=0.1, gt=0, le=5)
+    logvar_noise: float = Field(default=0.1, gt=0, le=5)
+    warmup: int = Field(default=60, ge=1)
+
+
+class DecompositionConfig(FrozenModel):
+    """Trailing-window trend/cycle decomposition of 1m log prices (off by default)."""
+
+    enabled: bool = False
+    window: int = Field(default=64, ge=8, le=1024)
+    polyorder: int = Field(default=2, ge=1, le=4)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> DecompositionConfig:
+        if self.polyorder >= self.window - 1:
+            raise ValueError("decomposition.polyorder must be smaller than window - 1")
+        return self
 
 
 class FeaturesConfig(FrozenModel):
-    """Settings of engine.features."""
+    """Settings of engine.features (each changes the feature set id)."""
+
+    timeframes: tuple[str, ...] = ("1m", "15m", "1h")
+    return_lags: tuple[int, ...] = (1, 5, 15)
+    volatility_window: int = Field(default=20, ge=2)
+    atr_period: int = Field(default=14, ge=1)
+    rsi_period: int = Field(default=14, ge=1)
+    macd_fast: int = Field(default=12, ge=1)
+    macd_slow: int = Field(default=26, ge=2)
+    macd_signal: int = Field(default=9, ge=1)
+    bollinger_window: int = Field(default=20, ge=2)
+    bollinger_k: float = Field(default=2.0, gt=0)
+    volume_window: int = Field(default=20, ge=2)
+    particle_filter: ParticleFilterConfig = ParticleFilterConfig()
+    decomposition: DecompositionConfig = DecompositionConfig()
+
+    @field_validator("timeframes")
+    @classmethod
+    def _check_timeframes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            lengths = [timeframe_ms(tf) for tf in value]
+        except DataError as exc:
+            raise ValueError(str(exc)) from None
+        if not value or value[0] != "1m":
+            raise ValueError("features.timeframes must start with 1m (the base timeframe)")
+        if any(n % lengths[0] for n in lengths) or lengths != sorted(set(lengths)):
+            raise ValueError("features.timeframes must be increasing multiples of 1m")
+        return value
+
+    @field_validator("return_lags")
+    @classmethod
+    def _check_lags(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(k < 1 for k in value) or len(set(value)) != len(value):
+            raise ValueError("features.return_lags must be distinct positive integers")
+        return value
+
+    @model_validator(mode="after")
+    def _check_macd(self) -> FeaturesConfig:
+        if self.macd_fast >= self.macd_slow:
+            raise ValueError("features.macd_fast must be smaller than macd_slow")
+        return self
