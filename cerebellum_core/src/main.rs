@@ -1,1 +1,280 @@
-fn main() {}
+//! `cerebellum_core`: serve the wire, or use the simulator offline.
+
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
+
+use anyhow::{anyhow, bail, Context, Result};
+use cerebellum_core::{
+    clock::{Clock, WallClock},
+    config::{Config, SimMode, VenueKind},
+    server::{self, core::Core, ServerOptions},
+    venue::sim::{
+        history::{run_history, HistoryArgs},
+        tape::{run_bench, run_tape, DEFAULT_T0_NS},
+        SimVenue,
+    },
+};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "cerebellum_core", version, about = "Crucible's executor: order state, risk, simulated venue")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum VenueArg {
+    Sim,
+    Bybit,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ModeArg {
+    Realtime,
+    Fastforward,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Serve the wire protocol: ROUTER for commands, PUB for market data.
+    Serve {
+        /// JSON config file (defaults for everything not given).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Command endpoint (overrides the config).
+        #[arg(long)]
+        cmd_endpoint: Option<String>,
+        /// Market data endpoint (overrides the config).
+        #[arg(long)]
+        md_endpoint: Option<String>,
+        /// Simulator seed (overrides the config).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Venue (overrides the config).
+        #[arg(long, value_enum)]
+        venue: Option<VenueArg>,
+        /// Simulator mode (overrides the config).
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// Exit when this process is gone.
+        #[arg(long)]
+        parent_pid: Option<u32>,
+        /// tracing filter, e.g. info or cerebellum_core=debug.
+        #[arg(long, default_value = "info")]
+        log_level: String,
+    },
+    /// Print the full default JSON config.
+    PrintDefaultConfig,
+    /// Write 1-minute OHLCV bars (and optional L2 samples) from the simulator.
+    History {
+        /// Comma-separated symbols.
+        #[arg(long, default_value = "BTC/USDT,ETH/USDT,SOL/USDT")]
+        symbols: String,
+        /// Number of 1-minute bars.
+        #[arg(long)]
+        minutes: u64,
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Open time of the first bar (ms since the epoch; default 2024-01-01T00:00Z).
+        #[arg(long, default_value_t = DEFAULT_T0_NS / 1_000_000)]
+        start_ms: i64,
+        /// JSON-lines file of BookSnapshot and Trade bodies.
+        #[arg(long)]
+        l2_out: Option<PathBuf>,
+        /// Book snapshots per second in the L2 file.
+        #[arg(long, default_value_t = 1.0)]
+        l2_hz: f64,
+        /// Levels per side in the L2 file.
+        #[arg(long, default_value_t = 50)]
+        l2_depth: usize,
+        /// Order-flow rate scale (default: sim.history_flow_scale of the config).
+        #[arg(long)]
+        flow_scale: Option<f64>,
+        /// JSON config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the simulator without agents and print the trade tape's SHA-256.
+    Tape {
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Simulated seconds.
+        #[arg(long)]
+        seconds: f64,
+        /// realtime (follows the wall clock) or fastforward.
+        #[arg(long, value_enum, default_value = "fastforward")]
+        mode: ModeArg,
+        /// JSON config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Measure simulator throughput (book events per second, one core).
+    BenchSim {
+        /// Simulated seconds.
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        /// Comma-separated symbols (default: all configured).
+        #[arg(long)]
+        symbols: Option<String>,
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// JSON config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn load_config(path: Option<&PathBuf>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+fn init_logging(level: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .map_err(|e| anyhow!("bad --log-level {level:?}: {e}"))?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    Ok(())
+}
+
+fn filter_symbols(config: &mut Config, symbols: &str) -> Result<()> {
+    let wanted: Vec<&str> = symbols.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    for w in &wanted {
+        if !config.sim.symbols.iter().any(|s| s.symbol == *w) {
+            bail!("symbol {w} is not in sim.symbols of the config");
+        }
+    }
+    config.sim.symbols.retain(|s| wanted.contains(&s.symbol.as_str()));
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn serve(
+    config_path: Option<&PathBuf>,
+    cmd_endpoint: Option<String>,
+    md_endpoint: Option<String>,
+    seed: Option<u64>,
+    venue: Option<VenueArg>,
+    mode: Option<ModeArg>,
+    parent_pid: Option<u32>,
+    log_level: &str,
+) -> Result<()> {
+    init_logging(log_level)?;
+    let mut config = load_config(config_path)?;
+    if let Some(e) = cmd_endpoint {
+        config.cmd_endpoint = e;
+    }
+    if let Some(e) = md_endpoint {
+        config.md_endpoint = e;
+    }
+    if let Some(s) = seed {
+        config.sim.seed = s;
+    }
+    if let Some(v) = venue {
+        config.venue = match v {
+            VenueArg::Sim => VenueKind::Sim,
+            VenueArg::Bybit => VenueKind::Bybit,
+        };
+    }
+    if let Some(m) = mode {
+        config.sim.mode = match m {
+            ModeArg::Realtime => SimMode::Realtime,
+            ModeArg::Fastforward => SimMode::Fastforward,
+        };
+    }
+    config.validate()?;
+    if config.venue == VenueKind::Bybit {
+        bail!("the bybit venue is not wired into `serve` yet; use --venue sim");
+    }
+    let clock = WallClock::new();
+    let instruments = config.sim_instruments()?;
+    let venue = SimVenue::new(&config.sim, instruments, clock.now_ns());
+    let core = Core::new(config.clone(), Box::new(venue), Box::new(clock));
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&shutdown);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("installing the signal handler")?;
+    let options = ServerOptions { parent_pid };
+    server::run(&config, core, &shutdown, &options, &mut server::print_ready)?;
+    tracing::info!("cerebellum stopped");
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Serve { config, cmd_endpoint, md_endpoint, seed, venue, mode, parent_pid, log_level } => {
+            serve(config.as_ref(), cmd_endpoint, md_endpoint, seed, venue, mode, parent_pid, &log_level)
+        }
+        Cmd::PrintDefaultConfig => {
+            println!("{}", serde_json::to_string_pretty(&Config::default())?);
+            Ok(())
+        }
+        Cmd::History { symbols, minutes, seed, out, start_ms, l2_out, l2_hz, l2_depth, flow_scale, config } => {
+            let config = load_config(config.as_ref())?;
+            if !(l2_hz.is_finite() && l2_hz > 0.0 && l2_hz <= 1000.0) {
+                bail!("--l2-hz must be within (0, 1000]");
+            }
+            let args = HistoryArgs {
+                symbols: symbols.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+                minutes,
+                seed,
+                out_dir: out,
+                start_ms,
+                l2_out,
+                l2_hz,
+                l2_depth,
+                flow_scale,
+            };
+            let summary = run_history(&config.sim, &args).map_err(|e| anyhow!(e))?;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        Cmd::Tape { seed, seconds, mode, config } => {
+            let mut config = load_config(config.as_ref())?;
+            config.sim.seed = seed;
+            if !(seconds.is_finite() && seconds > 0.0) {
+                bail!("--seconds must be positive");
+            }
+            let summary = run_tape(&config.sim, config.sim_instruments()?, seconds, mode == ModeArg::Realtime);
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        Cmd::BenchSim { seconds, symbols, seed, config } => {
+            let mut config = load_config(config.as_ref())?;
+            config.sim.seed = seed;
+            if let Some(s) = symbols {
+                filter_symbols(&mut config, &s)?;
+            }
+            if !(seconds.is_finite() && seconds > 0.0) {
+                bail!("--seconds must be positive");
+            }
+            let summary = run_bench(&config.sim, config.sim_instruments()?, seconds);
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cerebellum_core: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Orders: status table, the order aggregate, the registry and positions.
+
+pub mod order;
+pub mod position;
+pub mod registry;
+pub mod status;
