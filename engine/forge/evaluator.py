@@ -57,7 +57,7 @@ class TreeEvaluator:
     def _eval(self, tree: gp.PrimitiveTree, i: int) -> tuple[Any, str, int]:
         node = tree[i]
         if not isinstance(node, gp.Primitive):
-            return self._terminal(node), node.name, i + 1
+            return self._terminal(node), node.format(), i + 1
         args = []
         keys = []
         j = i + 1

@@ -2,8 +2,8 @@
 
 Fitness of a tree = annualized Sharpe of its training backtest (next-bar
 execution, costs) minus ``complexity_penalty`` per node; a tree that trades
-less than ``min_trades`` times is scored on a ramp below zero so evolution can
-still climb towards trading. Trees travel between processes as expression
+less than ``min_trades`` times scores below every tree that does, on a ramp
+so evolution can still climb towards trading. Trees travel between processes as expression
 strings, never as pickled objects.
 """
 
@@ -24,6 +24,9 @@ from engine.forge.creator import build_toolbox
 from engine.forge.evaluator import TreeEvaluator
 from engine.forge.expression import parse_expression
 from engine.forge.primitives import build_primitive_set
+
+# Below any trading tree's Sharpe, rising with the trade count so search climbs out of it.
+TOO_FEW_TRADES = -1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,7 @@ def score_signals(
     sharpe = 0.0 if var < 1e-24 else mean / np.sqrt(var) * np.sqrt(spec.bars_per_year)
     penalty = spec.complexity_penalty * size
     if trades < spec.min_trades:
-        return Evaluation(-5.0 + 5.0 * trades / spec.min_trades - penalty, sharpe, trades)
+        return Evaluation(TOO_FEW_TRADES + trades - penalty, sharpe, trades)
     return Evaluation(sharpe - penalty, sharpe, trades)
 
 

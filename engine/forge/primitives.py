@@ -27,6 +27,7 @@ from deap import gp
 
 WINDOWS: tuple[int, ...] = (5, 15, 30, 60, 240)
 _EPS = np.float32(1e-6)
+_LEAF_READS_DATA = 0.8
 FEATURE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -204,14 +205,22 @@ def build_primitive_set(feature_names: Sequence[str]) -> gp.PrimitiveSetTyped:
 def generate_typed(
     pset: gp.PrimitiveSetTyped, min_: int, max_: int, type_: type | None = None
 ) -> list[Any]:
-    """DEAP's half-and-half generation made safe for types that lack primitives or terminals.
+    """DEAP's half-and-half generation, made safe and useful for this typed set.
 
     A type with no primitive (ColumnRef, WindowLen) always gets a terminal and a
-    type with no terminal (EntryExit) always gets a primitive, whatever the depth.
+    type with no terminal (EntryExit) always gets a primitive, whatever the
+    depth. Where a branch stops, a number usually becomes ``col(feature)``
+    rather than a constant and a condition usually becomes a comparison rather
+    than ``true``/``false``, so random trees read the data instead of being
+    constant (leaves may then sit up to two levels below ``max_``).
     """
     ret = pset.ret if type_ is None else type_
     height = random.randint(min_, max_)
     full = random.random() < 0.5
+    leaf_primitive: dict[type, list[Any]] = {
+        FloatSeries: [p for p in pset.primitives[FloatSeries] if p.name == "col"],
+        BoolSeries: [p for p in pset.primitives[BoolSeries] if p.name in ("gt", "lt")],
+    }
     expr: list[Any] = []
     stack: list[tuple[int, type]] = [(0, ret)]
     while stack:
@@ -221,6 +230,9 @@ def generate_typed(
         stop = depth >= height or (
             not full and depth >= min_ and random.random() < pset.terminalRatio
         )
+        if stop and leaf_primitive.get(node_type) and random.random() < _LEAF_READS_DATA:
+            primitives = leaf_primitive[node_type]
+            stop = False
         if terminals and (stop or not primitives):
             term = random.choice(terminals)
             expr.append(term() if isinstance(term, gp.MetaEphemeral) else term)

@@ -31,8 +31,11 @@ _CLIP = 20.0
 class Specialist(Protocol):
     """Anything that maps a feature frame to signals."""
 
-    kind: str
-    feature_names: tuple[str, ...]
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def feature_names(self) -> tuple[str, ...]: ...
 
     def signals(self, features: pd.DataFrame) -> np.ndarray: ...
 
