@@ -90,3 +90,7 @@ class BookIntegrityGuard:
         if age <= self.max_age_ns:
             return None
         return self._transition(True, f"no book update for {age / 1e6:.0f} ms", now_ns)
+
+    def mark_stale(self, reason: str, now_ns: int) -> BookStatus | None:
+        """Mark the book stale from outside (the source stopped or disconnected)."""
+        return self._transition(True, reason, now_ns)

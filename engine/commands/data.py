@@ -1,0 +1,164 @@
+"""``crucible data``: fill and inspect the bar store.
+
+* ``download``: paginated ccxt OHLCV download (resumable, rate limited).
+* ``simulate``: bars from Cerebellum's history mode, stored as exchange ``sim``.
+* ``info``: what the store holds (range, rows, gaps) per series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from engine.core.errors import DataError
+
+
+def _symbols(text: str) -> list[str]:
+    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError("give at least one symbol, e.g. BTC/USDT,ETH/USDT")
+    return symbols
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("data", help="download, simulate and inspect market history")
+    data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    dl = data_sub.add_parser("download", help="download OHLCV history with ccxt into the store")
+    dl.add_argument("--exchange", default="bybit", help="ccxt exchange id (default bybit)")
+    dl.add_argument(
+        "--symbols", type=_symbols, required=True, help="comma-separated, e.g. BTC/USDT,ETH/USDT"
+    )
+    dl.add_argument("--timeframe", default="1m", help="bar timeframe (default 1m)")
+    dl.add_argument("--since", required=True, help="first bar to fetch, e.g. 2024-01-01")
+    dl.add_argument("--until", default=None, help="stop before this time (default: now)")
+    dl.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dl.set_defaults(handler=_cmd_download)
+
+    sim = data_sub.add_parser("simulate", help="fill the store from Cerebellum's simulator")
+    sim.add_argument(
+        "--symbols", type=_symbols, default=None, help="default: the configured universe"
+    )
+    sim.add_argument(
+        "--days", type=int, default=None, help="days of 1m bars (default data.simulate.days)"
+    )
+    sim.add_argument(
+        "--seed", type=int, default=None, help="simulator seed (default data.simulate.seed)"
+    )
+    sim.add_argument(
+        "--start", default=None, help="open time of the first bar (default 2024-01-01)"
+    )
+    sim.add_argument("--binary", type=Path, default=None, help="cerebellum_core binary")
+    sim.add_argument(
+        "--keep", action="store_true", help="merge into existing sim bars instead of replacing them"
+    )
+    sim.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sim.set_defaults(handler=_cmd_simulate)
+
+    info = data_sub.add_parser("info", help="list stored series with their range and gaps")
+    info.add_argument("--exchange", default=None, help="only this exchange")
+    info.add_argument("--timeframe", default="1m", help="timeframe (default 1m)")
+    info.set_defaults(handler=_cmd_info)
+
+
+def _setup(args: argparse.Namespace) -> Any:
+    from engine.cli import load_cli_config
+    from engine.logs import setup_logging
+
+    config = load_cli_config(args)
+    setup_logging(args.log_level or config.engine.log_level)
+    return config
+
+
+def _cmd_download(args: argparse.Namespace, _gui: Any) -> int:
+    from engine.marketdata.history import download_history
+    from engine.marketdata.store import BarStore
+    from engine.marketdata.timeframes import timeframe_ms
+
+    config = _setup(args)
+    timeframe_ms(args.timeframe)
+    store = BarStore.from_config(config)
+    results = asyncio.run(
+        download_history(
+            args.exchange,
+            args.symbols,
+            args.timeframe,
+            args.since,
+            store,
+            config.data.download,
+            until=args.until,
+            progress=not args.no_progress,
+        )
+    )
+    for r in results:
+        gaps = (
+            f", {len(r.gaps)} gaps ({sum(g.missing for g in r.gaps)} bars missing)"
+            if r.gaps
+            else ""
+        )
+        span = f" {r.first} .. {r.last}" if r.first is not None else ""
+        detail = f": {r.message}" if r.message else ""
+        print(
+            f"{r.exchange} {r.symbol} {r.timeframe}: +{r.rows_added} bars in {r.pages} pages{span}"
+            f"{gaps}; stopped: {r.stop_reason.value}{detail}"
+        )
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _cmd_simulate(args: argparse.Namespace, _gui: Any) -> int:
+    import pandas as pd
+
+    from engine.config import REPO_ROOT
+    from engine.marketdata.simulate import simulate_into_store
+    from engine.marketdata.store import BarStore
+
+    config = _setup(args)
+    binary = args.binary or config.cerebellum.binary
+    binary = binary if binary.is_absolute() else REPO_ROOT / binary
+    days = args.days if args.days is not None else config.data.simulate.days
+    if days <= 0:
+        raise DataError("--days must be positive")
+    results = simulate_into_store(
+        BarStore.from_config(config),
+        binary,
+        args.symbols or list(config.universe.symbols),
+        days=days,
+        seed=args.seed if args.seed is not None else config.data.simulate.seed,
+        start=pd.Timestamp(args.start, tz="UTC") if args.start else None,
+        replace=not args.keep,
+        timeout_s=config.data.simulate.timeout_s,
+        progress=not args.no_progress,
+    )
+    for r in results:
+        regimes = ", ".join(f"{k} {v}" for k, v in sorted(r.regimes.items()))
+        print(
+            f"sim {r.symbol} 1m: {r.rows} bars {r.first} .. {r.last} (+{r.rows_added}); regimes: {regimes}"
+        )
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace, _gui: Any) -> int:
+    import pandas as pd
+
+    from engine.marketdata.frames import find_gaps
+    from engine.marketdata.store import BarStore
+
+    config = _setup(args)
+    store = BarStore.from_config(config)
+    exchanges = [args.exchange] if args.exchange else store.exchanges()
+    shown = 0
+    for exchange in exchanges:
+        for symbol in store.symbols(exchange, args.timeframe):
+            frame = store.load(exchange, symbol, args.timeframe)
+            gaps = find_gaps(pd.DatetimeIndex(frame.index), args.timeframe) if len(frame) else ()
+            missing = sum(g.missing for g in gaps)
+            span = f"{frame.index[0]} .. {frame.index[-1]}" if len(frame) else "empty"
+            print(
+                f"{exchange} {symbol} {args.timeframe}: {len(frame)} bars {span}; {len(gaps)} gaps ({missing} missing)"
+            )
+            shown += 1
+    if not shown:
+        print(f"no {args.timeframe} bars under {store.root}")
+    return 0
