@@ -157,8 +157,13 @@ def train_gbm_specialists(
     feature_names: tuple[str, ...],
     rounds: int,
     seed: int,
+    grid: Sequence[tuple[float, float]] = THRESHOLD_GRID,
 ) -> tuple[TrainedBooster, list[GBMSpecialist]]:
-    """Train one booster, calibrate it, and return one specialist per threshold pair."""
+    """Train one booster, calibrate it, and return one specialist per threshold pair.
+
+    ``grid`` holds (entry, exit) quantiles of the calibrated probabilities on the
+    calibration rows; each pair becomes one specialist sharing the booster.
+    """
     trained = fit_booster(
         kind,
         feature_matrix(train, feature_names),
@@ -173,7 +178,7 @@ def train_gbm_specialists(
     probe = GBMSpecialist(kind, booster, feature_names, sigmoid, 1.0, 1.0)
     proba = probe.proba(calibration)
     specialists = []
-    for q_entry, q_exit in THRESHOLD_GRID:
+    for q_entry, q_exit in grid:
         specialists.append(
             GBMSpecialist(
                 kind,
