@@ -12,10 +12,13 @@ posterior standard deviation (state uncertainty) and the posterior mean of
 sample size falls below half the particles.
 
 Batch and streaming run the same numba kernels on the same random numbers:
-one ``numpy`` Generator seeded from the config draws the noise in fixed blocks
-of ``_BLOCK`` steps on both paths, and the log returns are computed inside the
-kernel, so the two paths agree bit for bit and a truncated series gives the
-same values as the full one (invariant 1). Particles start on a fixed
+two ``numpy`` Generators spawned from the configured seed (one for the
+propagation noise, one for the resampling uniforms) are drawn in blocks of
+steps; a Generator's stream does not depend on the block size, so the batch
+path uses large blocks (speed) and the streaming path small ones (no latency
+spike), and the log returns are computed inside the kernel. The two paths
+therefore agree bit for bit, and a truncated series gives the same values as
+the full one (invariant 1). Particles start on a fixed
 quantile grid (no random draw) around the first return's magnitude.
 """
 
@@ -32,7 +35,8 @@ from engine.features.config import ParticleFilterConfig
 from engine.features.indicators import Array
 
 OUTPUTS: Final = ("pf_drift", "pf_drift_std", "pf_vol")
-_BLOCK: Final = 256
+_BATCH_BLOCK: Final = 1024
+_STREAM_BLOCK: Final = 16
 _LOGVAR_MIN: Final = math.log(1e-14)
 _LOGVAR_MAX: Final = 0.0
 _INIT_SPREAD: Final = 2.0
@@ -171,7 +175,9 @@ class ParticleFilter:
     def __init__(self, config: ParticleFilterConfig) -> None:
         self.config = config
         n = config.particles
-        self._rng = np.random.default_rng(config.seed)
+        noise_seed, resample_seed = np.random.SeedSequence(config.seed).spawn(2)
+        self._noise_rng = np.random.default_rng(noise_seed)
+        self._resample_rng = np.random.default_rng(resample_seed)
         self._grid = ndtri((np.arange(n) + 0.5) / n).astype(np.float64)
         self._m = np.zeros(n)
         self._h = np.zeros(n)
@@ -179,17 +185,17 @@ class ParticleFilter:
         self._logw = np.zeros(n)
         self._w = np.zeros(n)
         self._scratch = np.zeros(n)
-        self._normals = np.zeros((_BLOCK, 2, n))
-        self._uniforms = np.zeros(_BLOCK)
-        self._offset = _BLOCK
+        self._normals = np.zeros((0, 2, n))
+        self._uniforms = np.zeros(0)
+        self._offset = 0
         self._prev_close = math.nan
         self.steps = 0
         self._out = np.zeros((1, 3))
 
-    def _next_block(self) -> None:
+    def _next_block(self, steps: int) -> None:
         n = self.config.particles
-        self._normals = self._rng.standard_normal((_BLOCK, 2, n))
-        self._uniforms = self._rng.random(_BLOCK)
+        self._normals = self._noise_rng.standard_normal((steps, 2, n))
+        self._uniforms = self._resample_rng.random(steps)
         self._offset = 0
 
     def update(self, close: float) -> tuple[float, float, float]:
@@ -197,8 +203,8 @@ class ParticleFilter:
         if math.isnan(self._prev_close):
             self._prev_close = close
             return math.nan, math.nan, math.nan
-        if self._offset == _BLOCK:
-            self._next_block()
+        if self._offset == len(self._uniforms):
+            self._next_block(_STREAM_BLOCK)
         cfg = self.config
         self.steps = _run_block(
             np.array([close]),
@@ -237,9 +243,9 @@ class ParticleFilter:
         first_output = self.steps
         t = start
         while t < len(closes):
-            if self._offset == _BLOCK:
-                self._next_block()
-            take = min(_BLOCK - self._offset, len(closes) - t)
+            if self._offset == len(self._uniforms):
+                self._next_block(_BATCH_BLOCK)
+            take = min(len(self._uniforms) - self._offset, len(closes) - t)
             self.steps = _run_block(
                 closes[t : t + take],
                 self._prev_close,
