@@ -18,7 +18,7 @@ class RadarConfig(FrozenModel):
     n_layers: int = Field(default=5, ge=1, le=50)
     n_bins: int = Field(default=100, ge=10, le=2000)
     score_norm: str = Field(default="l1", pattern="^(l1|l2)$")
-    trailing: int = Field(default=240, ge=10, le=100_000)
+    trailing: int = Field(default=120, ge=10, le=100_000)
     min_trailing: int = Field(default=30, ge=5)
     enter_threshold: float = Field(default=3.0, gt=0)
     exit_threshold: float = Field(default=1.5, ge=0)

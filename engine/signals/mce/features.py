@@ -252,41 +252,69 @@ class L2FeatureFrame:
     raw_ofi: FloatArray
 
 
+class _FrameBuilder:
+    """Runs one symbol's engine over its events and keeps the rows."""
+
+    def __init__(self, params: L2FeatureParams | None) -> None:
+        self.engine = L2FeatureEngine(params)
+        self.rows: list[FloatArray] = []
+        self.mids: list[float] = []
+        self.times: list[int] = []
+        self.raw: list[float] = []
+        self.prev: BookSnapshot | None = None
+
+    def on_snapshot(self, snap: BookSnapshot) -> None:
+        vec = self.engine.on_snapshot(snap)
+        if vec is None:
+            if snap.stale:
+                self.prev = None
+            return
+        self.raw.append(order_flow_imbalance(self.prev, snap) if self.prev is not None else 0.0)
+        self.prev = snap
+        self.rows.append(vec)
+        self.mids.append(snap.mid)
+        self.times.append(snap.ts_event)
+
+    def frame(self) -> L2FeatureFrame:
+        table = np.vstack(self.rows) if self.rows else np.zeros((0, len(FEATURE_NAMES)))
+        return L2FeatureFrame(
+            features=pd.DataFrame(table, columns=list(FEATURE_NAMES)),
+            mid=np.asarray(self.mids, dtype=np.float64),
+            ts_event=np.asarray(self.times, dtype=np.int64),
+            raw_ofi=np.asarray(self.raw, dtype=np.float64),
+        )
+
+
+def l2_feature_frames(
+    events: Iterable[BookSnapshot | Trade | object], params: L2FeatureParams | None = None
+) -> dict[str, L2FeatureFrame]:
+    """Run one ``L2FeatureEngine`` per symbol over a mixed stream (other event types ignored).
+
+    ``raw_ofi`` is the unnormalised best-level OFI between consecutive usable
+    snapshots (0 for the first), for OFI-versus-price-change regressions.
+    """
+    builders: dict[str, _FrameBuilder] = {}
+    for ev in events:
+        if isinstance(ev, Trade | BookSnapshot):
+            b = builders.get(ev.symbol)
+            if b is None:
+                b = builders[ev.symbol] = _FrameBuilder(params)
+            if isinstance(ev, Trade):
+                b.engine.on_trade(ev)
+            else:
+                b.on_snapshot(ev)
+    return {s: b.frame() for s, b in builders.items()}
+
+
 def l2_feature_frame(
     events: Iterable[BookSnapshot | Trade | object],
     symbol: str | None = None,
     params: L2FeatureParams | None = None,
 ) -> L2FeatureFrame:
-    """Run ``L2FeatureEngine`` over a stream (other event types are ignored).
-
-    ``raw_ofi`` is the unnormalised best-level OFI between consecutive usable
-    snapshots (0 for the first), for OFI-versus-price-change regressions.
-    """
-    engine = L2FeatureEngine(params)
-    rows: list[FloatArray] = []
-    mids: list[float] = []
-    times: list[int] = []
-    raw: list[float] = []
-    prev: BookSnapshot | None = None
-    for ev in events:
-        if isinstance(ev, Trade):
-            if symbol is None or ev.symbol == symbol:
-                engine.on_trade(ev)
-        elif isinstance(ev, BookSnapshot) and (symbol is None or ev.symbol == symbol):
-            vec = engine.on_snapshot(ev)
-            if vec is None:
-                if ev.stale:
-                    prev = None
-                continue
-            raw.append(order_flow_imbalance(prev, ev) if prev is not None else 0.0)
-            prev = ev
-            rows.append(vec)
-            mids.append(ev.mid)
-            times.append(ev.ts_event)
-    table = np.vstack(rows) if rows else np.zeros((0, len(FEATURE_NAMES)))
-    return L2FeatureFrame(
-        features=pd.DataFrame(table, columns=list(FEATURE_NAMES)),
-        mid=np.asarray(mids, dtype=np.float64),
-        ts_event=np.asarray(times, dtype=np.int64),
-        raw_ofi=np.asarray(raw, dtype=np.float64),
-    )
+    """Features of one symbol (``symbol``, or the only one in the stream)."""
+    frames = l2_feature_frames(events, params)
+    if symbol is None:
+        if len(frames) > 1:
+            raise ValueError(f"the stream holds several symbols {sorted(frames)}; name one")
+        return next(iter(frames.values()), _FrameBuilder(params).frame())
+    return frames.get(symbol, _FrameBuilder(params).frame())
