@@ -159,7 +159,7 @@ class HistoryDownloader:
                 if attempt == cfg.max_retries:
                     break
                 delay = min(cfg.backoff_max_s, cfg.backoff_s * 2**attempt)
-                if isinstance(exc, ccxt.DDoSProtection):
+                if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
                     delay = max(delay, float(getattr(self.exchange, "rateLimit", 0)) / 1000.0)
                 log.warning(
                     "%s %s: request %d/%d failed (%s); retrying in %.2f s",

@@ -103,6 +103,10 @@ class BinanceBookSync:
 
     def on_diff(self, ts_init: int, data: dict[str, Any]) -> Iterator[MarketRecord]:
         first, last = int(data["U"]), int(data["u"])
+        bids, asks = (
+            parse_levels(data["b"]),
+            parse_levels(data["a"]),
+        )  # malformed: raise before any change
         ts_event = int(data.get("E", 0)) * 1_000_000 or ts_init
         if self.state is _SyncState.WAIT_SNAPSHOT:
             self.buffer.append((ts_init, data))
@@ -137,7 +141,7 @@ class BinanceBookSync:
                 ts_event,
             )
             return
-        self.book.apply(parse_levels(data["b"]), parse_levels(data["a"]))
+        self.book.apply(bids, asks)
         self.last_update_id = last
         self.applied += 1
         yield self.book.snapshot(depth=self.depth, ts_event=ts_event, ts_init=ts_init, seq=last)
@@ -167,9 +171,13 @@ def read_binance_capture(
 
     A ``BookSnapshot`` (top ``depth`` levels, ``seq`` = the diff's last update
     id) follows every applied diff; ``BookStatus`` marks sync and every gap.
+    A REST snapshot names no symbol: it belongs to the stream it is wrapped
+    in, else to the only book of the capture (held until that book's first
+    diff when it comes first).
     """
     path = Path(path)
     syncs: dict[str, BinanceBookSync] = {}
+    orphan: tuple[int, dict[str, Any]] | None = None
     bad = 0
     with _open_text(path) as fh:
         for line in fh:
@@ -180,12 +188,21 @@ def read_binance_capture(
                 data = obj.get("data", obj)
                 if "lastUpdateId" in data:
                     name = symbol or _symbol_of_snapshot(obj, syncs)
+                    if name is None:
+                        orphan = (ts_init, data)
+                        continue
                     yield from _sync_for(syncs, name, depth).on_snapshot(ts_init, data)
                     continue
                 kind = data.get("e")
                 if kind == "depthUpdate":
                     name = symbol or unified_symbol(data["s"])
-                    yield from _sync_for(syncs, name, depth).on_diff(ts_init, data)
+                    sync = syncs.get(name)
+                    if sync is None:
+                        sync = _sync_for(syncs, name, depth)
+                        if orphan is not None:
+                            yield from sync.on_snapshot(*orphan)
+                            orphan = None
+                    yield from sync.on_diff(ts_init, data)
                 elif kind == "trade":
                     yield _binance_trade(symbol or unified_symbol(data["s"]), ts_init, data)
             except (ValueError, KeyError, TypeError, DataError) as exc:
@@ -203,13 +220,15 @@ def _sync_for(syncs: dict[str, BinanceBookSync], symbol: str, depth: int) -> Bin
     return sync
 
 
-def _symbol_of_snapshot(obj: dict[str, Any], syncs: dict[str, BinanceBookSync]) -> str:
-    """REST snapshots carry no symbol: take the stream name, else the only book seen so far."""
+def _symbol_of_snapshot(obj: dict[str, Any], syncs: dict[str, BinanceBookSync]) -> str | None:
+    """The stream's symbol, else the only book seen so far, else None (not known yet)."""
     stream = obj.get("stream")
     if isinstance(stream, str):
         return unified_symbol(stream.split("@", 1)[0])
     if len(syncs) == 1:
         return next(iter(syncs))
+    if not syncs:
+        return None
     raise DataError("a depth snapshot without a symbol in a capture of several books")
 
 
