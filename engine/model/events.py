@@ -19,6 +19,7 @@ from engine.model.enums import (
     Side,
     TradingState,
 )
+from engine.model.positions import Position
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,4 +230,8 @@ class PortfolioState:
     drawdown: float
     peak_nav: float
     day_pnl: float
-    positions: dict[str, float] = field(default_factory=dict)
+    positions: tuple[Position, ...] = ()
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def net_position(self, symbol: str) -> float:
+        return sum(p.qty for p in self.positions if p.symbol == symbol)

@@ -26,7 +26,7 @@ from engine.journal import Journal
 from engine.journal.queries import JournalReader, PersistedTradingState
 from engine.model.commands import KillSwitch, NewOrder, Resume
 from engine.model.enums import LinkStatus, RiskEventKind, Scope, TradingState
-from engine.model.events import PortfolioState, RiskEvent, TradingStateChanged
+from engine.model.events import Fill, PortfolioState, RiskEvent, TradingStateChanged
 from engine.model.market import BookSnapshot
 from engine.risk.checks import OrderContext, RateLimiter, Verdict, pre_trade_check
 
@@ -80,6 +80,9 @@ class RiskManager:
             )
         self._publish_state()
         self._bus.subscribe(topics.all_of("md.book"), self._on_book, name="risk:mids", direct=True)
+        self._bus.subscribe(
+            topics.all_of("exec.fill"), self._on_fill, name="risk:fills", direct=True
+        )
         self._supervisor.spawn("risk:portfolio", self._portfolio_loop())
 
     async def stop(self) -> None:
@@ -97,6 +100,9 @@ class RiskManager:
         if not book.stale and len(book.bids) and len(book.asks):
             self._mids[book.symbol] = (book.mid, time.monotonic_ns())
 
+    def _on_fill(self, _topic: str, _fill: Fill) -> None:
+        self._bus.publish(topics.RISK_PORTFOLIO, self.portfolio())
+
     def mid(self, symbol: str) -> tuple[float | None, float | None]:
         """(mid, age in ms) of the latest fresh book, or (None, None)."""
         entry = self._mids.get(symbol)
@@ -106,14 +112,14 @@ class RiskManager:
 
     def portfolio(self) -> PortfolioState:
         realized = unrealized = exposure = 0.0
-        net: dict[str, float] = {}
-        for (_sid, symbol), pos in self._link.orders.positions.items():
+        marks = {s: m for s, (m, _) in self._mids.items()}
+        positions = tuple(self._link.orders.positions.values())
+        for pos in positions:
             realized += pos.realized_pnl
-            mid, _ = self.mid(symbol)
-            if mid is not None and pos.qty:
-                unrealized += pos.unrealized_pnl(mid)
-                exposure += abs(pos.qty) * mid
-            net[symbol] = net.get(symbol, 0.0) + pos.qty
+            mark = marks.get(pos.symbol)
+            if mark is not None and pos.qty:
+                unrealized += pos.unrealized_pnl(mark)
+                exposure += abs(pos.qty) * mark
         nav = self._cfg.starting_nav + realized + unrealized
         today = self._utc_day()
         if today != self._day:
@@ -128,7 +134,8 @@ class RiskManager:
             drawdown=1.0 - nav / self.peak_nav if self.peak_nav else 0.0,
             peak_nav=self.peak_nav,
             day_pnl=nav - self.day_start_nav,
-            positions=net,
+            positions=positions,
+            marks=marks,
         )
 
     def _utc_day(self) -> dt.date:

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from engine.execution.order_tracker import OrderTracker, Position, apply_fill
+from engine.execution.order_tracker import OrderTracker, apply_fill
+from engine.model.positions import Position
 from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
 from engine.model.events import Fill, OrderUpdate
 
