@@ -44,14 +44,18 @@ class _Operators:
         self.residual = np.eye(n) - q @ q.T
 
     def apply(self, windows: Array) -> Array:
-        """Outputs for a (rows, window) block of log closes, as (rows, 4)."""
+        """Outputs for a (rows, window) block of log closes, as (rows, 4).
+
+        Row-wise products and sums (not BLAS), so a row's result does not
+        depend on how many rows share the block: truncation is bit-exact.
+        """
         centred = windows - windows[:, -1:]
-        resid = centred @ self.residual.T
+        resid = np.einsum("ij,kj->ik", centred, self.residual)
         out = np.empty((len(windows), len(OUTPUTS)))
-        out[:, 0] = centred @ self.slope
-        out[:, 1] = centred @ self.curvature
-        out[:, 2] = -(centred @ self.level)
-        out[:, 3] = np.sqrt((resid * resid).sum(axis=1) / windows.shape[1])
+        out[:, 0] = np.einsum("ij,j->i", centred, self.slope)
+        out[:, 1] = np.einsum("ij,j->i", centred, self.curvature)
+        out[:, 2] = -np.einsum("ij,j->i", centred, self.level)
+        out[:, 3] = np.sqrt(np.einsum("ij,ij->i", resid, resid) / windows.shape[1])
         return out
 
 

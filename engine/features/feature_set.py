@@ -73,9 +73,7 @@ class FeatureSet:
         if names is not None:
             missing = [n for n in names if n not in self.names]
             extra = [n for n in self.names if n not in set(names)]
-            detail = (
-                f"; the model needs {missing or 'no'} missing features, {len(extra)} unknown to it"
-            )
+            detail = f"; missing here: {missing}; computed here but unknown to the model: {extra}"
             if not missing and not extra:
                 detail = "; same names, but order, parameters or definitions differ"
         raise FeatureSetMismatch(

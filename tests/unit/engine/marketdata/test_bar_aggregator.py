@@ -38,8 +38,11 @@ async def test_aggregator_publishes_1m_and_15m_bars_from_trades() -> None:
     one = [b for b in bars if b.timeframe == "1m"]
     fifteen = [b for b in bars if b.timeframe == "15m"]
     assert [b.close for b in one] == [100.0 + m for m in range(15)]
-    assert len(fifteen) == 1 and fifteen[0].open == 100.0 and fifteen[0].close == 114.0
-    assert fifteen[0].volume == 15.0 and fifteen[0].closed
+    assert len(fifteen) == 1
+    assert fifteen[0].open == 100.0
+    assert fifteen[0].close == 114.0
+    assert fifteen[0].volume == 15.0
+    assert fifteen[0].closed
 
 
 async def test_aggregator_timer_closes_quiet_minutes_in_venue_time() -> None:

@@ -47,10 +47,13 @@ def test_bar_builder_aggregates_trades_of_one_minute() -> None:
     builder.on_trade(_trade(T0 + 10 * 10**9, 105.0, 2.0))
     builder.on_trade(_trade(T0 + 20 * 10**9, 95.0, 0.5))
     forming = builder.current()
-    assert forming is not None and not forming.closed
+    assert forming is not None
+    assert not forming.closed
     (bar,) = builder.on_trade(_trade(T0 + MIN + 1, 101.0))
     assert (bar.ts_open, bar.open, bar.high, bar.low, bar.close) == (T0, 100.0, 105.0, 95.0, 95.0)
-    assert bar.volume == 3.5 and bar.trades == 3 and bar.closed
+    assert bar.volume == 3.5
+    assert bar.trades == 3
+    assert bar.closed
 
 
 def test_bar_builder_closes_empty_minutes_as_flat_bars_at_the_last_price() -> None:
@@ -81,7 +84,8 @@ def test_bar_builder_counts_and_ignores_late_trades() -> None:
     builder.on_trade(_trade(T0 + 5, 1.0))
     assert builder.late_trades == 1
     current = builder.current()
-    assert current is not None and current.low == 100.0
+    assert current is not None
+    assert current.low == 100.0
 
 
 def test_bar_builder_rejects_a_trade_with_a_bad_price() -> None:
@@ -96,8 +100,10 @@ def test_resample_bars_aggregates_ohlcv_per_epoch_aligned_bucket() -> None:
     first = df.iloc[:15]
     row = out.iloc[0]
     assert out.index[0] == df.index[0]
-    assert row["open"] == first["open"].iloc[0] and row["close"] == first["close"].iloc[-1]
-    assert row["high"] == first["high"].max() and row["low"] == first["low"].min()
+    assert row["open"] == first["open"].iloc[0]
+    assert row["close"] == first["close"].iloc[-1]
+    assert row["high"] == first["high"].max()
+    assert row["low"] == first["low"].min()
     assert row["volume"] == pytest.approx(first["volume"].sum(), rel=1e-12)
     assert row["trades"] == first["trades"].sum()
 
@@ -154,4 +160,6 @@ def test_bar_resampler_on_time_closes_a_bucket_whose_end_passed() -> None:
     assert resampler.on_bar(bar) == []
     assert resampler.on_time(T0 + 14 * MIN) == []
     (closed,) = resampler.on_time(T0 + 15 * MIN)
-    assert closed.closed and closed.ts_open == T0 and resampler.current() is None
+    assert closed.closed
+    assert closed.ts_open == T0
+    assert resampler.current() is None

@@ -90,7 +90,8 @@ async def test_ccxt_source_normalizes_trades_and_drops_repeats_and_malformed() -
     await source.close()
     assert [e.trade_id for e in events] == ["1", "2", "4"]
     assert all(isinstance(e, Trade) for e in events)
-    assert events[1].aggressor is Side.SELL and events[0].ts_event == (T0_MS + 1) * 1_000_000
+    assert events[1].aggressor is Side.SELL
+    assert events[0].ts_event == (T0_MS + 1) * 1_000_000
     assert ex.closed
 
 
@@ -103,10 +104,13 @@ async def test_ccxt_source_reconnects_after_network_errors_and_reports_the_book_
     events = await _collect(source, 3)
     await source.close()
     assert [type(e).__name__ for e in events] == ["BookStatus", "BookStatus", "BookSnapshot"]
-    assert all(e.stale for e in events[:2]) and "socket closed" in events[0].reason
+    assert all(e.stale for e in events[:2])
+    assert "socket closed" in events[0].reason
     snap = events[2]
-    assert isinstance(snap, BookSnapshot) and snap.bids.tolist() == [[100.0, 1.0]]
-    assert source.reconnects == 2 and ex.calls["book"] >= 3
+    assert isinstance(snap, BookSnapshot)
+    assert snap.bids.tolist() == [[100.0, 1.0]]
+    assert source.reconnects == 2
+    assert ex.calls["book"] >= 3
 
 
 async def test_ccxt_source_bounds_a_silent_stream_and_retries() -> None:
@@ -114,7 +118,8 @@ async def test_ccxt_source_bounds_a_silent_stream_and_retries() -> None:
     source = _source(ex, ("book",), silence_timeout_s=0.05)
     (status,) = await _collect(source, 1)
     await source.close()
-    assert isinstance(status, BookStatus) and "TimeoutError" in status.reason
+    assert isinstance(status, BookStatus)
+    assert "TimeoutError" in status.reason
 
 
 async def test_ccxt_source_stops_a_stream_on_a_non_retryable_error() -> None:
@@ -123,7 +128,8 @@ async def test_ccxt_source_stops_a_stream_on_a_non_retryable_error() -> None:
     (status,) = await _collect(source, 1)
     await asyncio.sleep(0.05)
     await source.close()
-    assert "stopped" in status.reason and ex.calls["book"] == 1
+    assert "stopped" in status.reason
+    assert ex.calls["book"] == 1
 
 
 async def test_ccxt_source_emits_a_candle_once_a_newer_one_starts() -> None:
@@ -140,7 +146,8 @@ async def test_ccxt_source_emits_a_candle_once_a_newer_one_starts() -> None:
     source = _source(ex, ("ohlcv",))
     (bar,) = await _collect(source, 1)
     await source.close()
-    assert isinstance(bar, Bar) and bar.ts_open == T0_MS * 1_000_000
+    assert isinstance(bar, Bar)
+    assert bar.ts_open == T0_MS * 1_000_000
     assert (bar.high, bar.close, bar.volume) == (2.5, 2.0, 12.0)
 
 
@@ -153,4 +160,5 @@ async def test_ccxt_source_close_is_idempotent_and_cancels_watchers() -> None:
     await source.close()
     consumer.cancel()
     await asyncio.gather(consumer, return_exceptions=True)
-    assert ex.closed and len(source._tasks) == 0
+    assert ex.closed
+    assert len(source._tasks) == 0

@@ -51,8 +51,10 @@ def test_clean_bars_sorts_out_of_order_and_keeps_the_last_duplicate() -> None:
     newer = df.iloc[[2]].assign(close=999.0, high=999.0)
     shuffled = pd.concat([df.iloc[[4, 0, 3]], df.iloc[[2, 1]], newer])
     frame, report = clean_bars(shuffled)
-    assert frame.index.is_monotonic_increasing and frame.index.is_unique
-    assert report.duplicates == 1 and report.out_of_order > 0
+    assert frame.index.is_monotonic_increasing
+    assert frame.index.is_unique
+    assert report.duplicates == 1
+    assert report.out_of_order > 0
     assert frame["close"].iloc[2] == 999.0
 
 
@@ -75,7 +77,8 @@ def test_clean_bars_drops_timestamps_off_the_timeframe_grid() -> None:
     df = _bars(4)
     df.index = df.index + pd.to_timedelta([0, 30, 0, 0], unit="s")
     frame, report = clean_bars(df, "1m")
-    assert report.off_grid == 1 and len(frame) == 3
+    assert report.off_grid == 1
+    assert len(frame) == 3
 
 
 def test_clean_bars_reads_epoch_and_string_timestamps_from_a_ts_column() -> None:
@@ -104,7 +107,7 @@ def test_clean_bars_rejects_what_is_not_a_frame() -> None:
 
 def test_require_bar_frame_names_the_first_duplicate() -> None:
     df = pd.concat([_bars(3), _bars(3).iloc[[1]]])
-    with pytest.raises(DataError, match="strictly increase.*clean_bars"):
+    with pytest.raises(DataError, match=r"strictly increase.*clean_bars"):
         require_bar_frame(df)
 
 

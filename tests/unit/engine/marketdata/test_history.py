@@ -59,7 +59,10 @@ class ScriptedExchange:
     async def fetch_ohlcv(
         self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
     ) -> list[list[Any]]:
-        assert symbol == "BTC/USDT" and timeframe == "1m" and since is not None and limit
+        assert symbol == "BTC/USDT"
+        assert timeframe == "1m"
+        assert since is not None
+        assert limit
         self.calls.append((since, limit, time.monotonic()))
         if self.script:
             action = self.script.pop(0)
@@ -96,12 +99,13 @@ def _stored(tmp_path: Path) -> pd.DataFrame:
 async def test_download_pages_through_history_and_drops_the_forming_bar(tmp_path: Path) -> None:
     ex = ScriptedExchange(1001)  # bar 1000 is still forming at now = minute 1000.5
     result = await _downloader(ex, tmp_path).download("BTC/USDT", "1m", "2024-01-01")
-    assert result.ok and result.stop_reason is StopReason.COMPLETE
-    assert result.rows_added == 1000 and result.pages == 10
+    assert result.ok
+    assert result.stop_reason is StopReason.COMPLETE
+    assert result.rows_added == 1000
+    assert result.pages == 10
     stored = _stored(tmp_path)
-    assert len(stored) == 1000 and stored.index[-1] == pd.Timestamp(
-        T0_MS + 999 * MIN_MS, unit="ms", tz="UTC"
-    )
+    assert len(stored) == 1000
+    assert stored.index[-1] == pd.Timestamp(T0_MS + 999 * MIN_MS, unit="ms", tz="UTC")
     assert result.gaps == ()
 
 
@@ -128,7 +132,8 @@ async def test_download_stops_with_a_warning_when_the_cursor_does_not_advance(
     ex.script = [lambda since, limit: ex.page(since, limit), *stuck]
     with caplog.at_level(logging.WARNING):
         result = await _downloader(ex, tmp_path).download("BTC/USDT", "1m", "2024-01-01")
-    assert result.stop_reason is StopReason.STUCK_CURSOR and not result.ok
+    assert result.stop_reason is StopReason.STUCK_CURSOR
+    assert not result.ok
     assert len(ex.calls) == 2
     assert "cursor did not advance" in caplog.text
     assert len(_stored(tmp_path)) == 100
@@ -148,8 +153,10 @@ async def test_download_stops_when_the_exchange_returns_the_same_last_timestamp(
 async def test_download_stops_cleanly_on_an_empty_page(tmp_path: Path) -> None:
     ex = ScriptedExchange(300)
     result = await _downloader(ex, tmp_path).download("BTC/USDT", "1m", "2024-01-01")
-    assert result.stop_reason is StopReason.EMPTY_PAGE and result.ok
-    assert result.rows_added == 300 and len(ex.calls) == 4
+    assert result.stop_reason is StopReason.EMPTY_PAGE
+    assert result.ok
+    assert result.rows_added == 300
+    assert len(ex.calls) == 4
 
 
 async def test_download_retries_rate_limit_answers_with_backoff(tmp_path: Path) -> None:
@@ -161,7 +168,8 @@ async def test_download_retries_rate_limit_answers_with_backoff(tmp_path: Path) 
     result = await _downloader(ex, tmp_path, now_minutes=250).download(
         "BTC/USDT", "1m", "2024-01-01"
     )
-    assert result.rows_added == 250 and result.ok
+    assert result.rows_added == 250
+    assert result.ok
     assert result.requests == len(ex.calls) == 2 + 3
     waits = [b[2] - a[2] for a, b in zip(ex.calls, ex.calls[1:], strict=False)][:2]
     assert all(w >= 0.019 for w in waits)  # at least the exchange's rateLimit after a 429
@@ -174,8 +182,10 @@ async def test_download_gives_up_after_bounded_retries_and_keeps_what_it_fetched
     ok = lambda s, n: ex.page(s, n)  # noqa: E731
     ex.script = [ok, ok, *[ccxt.NetworkError("connection reset")] * 4]
     result = await _downloader(ex, tmp_path, max_retries=3).download("BTC/USDT", "1m", "2024-01-01")
-    assert result.stop_reason is StopReason.RETRIES_EXHAUSTED and not result.ok
-    assert "4 attempts" in result.message and "connection reset" in result.message
+    assert result.stop_reason is StopReason.RETRIES_EXHAUSTED
+    assert not result.ok
+    assert "4 attempts" in result.message
+    assert "connection reset" in result.message
     assert len(ex.calls) == 2 + 4
     assert len(_stored(tmp_path)) == 200
 
@@ -194,14 +204,17 @@ async def test_download_bounds_a_request_that_never_answers(tmp_path: Path) -> N
     result = await _downloader(ex, tmp_path, request_timeout_s=0.05, max_retries=1).download(
         "BTC/USDT", "1m", "2024-01-01"
     )
-    assert result.stop_reason is StopReason.RETRIES_EXHAUSTED and "TimeoutError" in result.message
-    assert len(ex.calls) == 2 and time.monotonic() - t0 < 2.0
+    assert result.stop_reason is StopReason.RETRIES_EXHAUSTED
+    assert "TimeoutError" in result.message
+    assert len(ex.calls) == 2
+    assert time.monotonic() - t0 < 2.0
 
 
 async def test_download_stops_at_once_on_a_non_retryable_exchange_error(tmp_path: Path) -> None:
     ex = ScriptedExchange(100, script=[ccxt.BadSymbol("BTC/USDT not listed")])
     result = await _downloader(ex, tmp_path).download("BTC/USDT", "1m", "2024-01-01")
-    assert result.stop_reason is StopReason.EXCHANGE_ERROR and "BadSymbol" in result.message
+    assert result.stop_reason is StopReason.EXCHANGE_ERROR
+    assert "BadSymbol" in result.message
     assert len(ex.calls) == 1
 
 
@@ -215,7 +228,9 @@ async def test_download_deduplicates_overlapping_and_repeated_rows(tmp_path: Pat
     ex.script = [overlapping] * 100
     result = await _downloader(ex, tmp_path).download("BTC/USDT", "1m", "2024-01-01")
     stored = _stored(tmp_path)
-    assert result.ok and len(stored) == 1000 and stored.index.is_unique
+    assert result.ok
+    assert len(stored) == 1000
+    assert stored.index.is_unique
     assert result.rows_added == 1000
 
 
@@ -223,7 +238,9 @@ async def test_download_skips_malformed_rows_and_counts_them(tmp_path: Path) -> 
     ex = ScriptedExchange(1001)
     ex.script = [lambda s, n: [*ex.page(s, n), ["garbage"], [None, 1, 2]]]
     result = await _downloader(ex, tmp_path).download("BTC/USDT", "1m", "2024-01-01")
-    assert result.malformed_rows == 2 and result.ok and len(_stored(tmp_path)) == 1000
+    assert result.malformed_rows == 2
+    assert result.ok
+    assert len(_stored(tmp_path)) == 1000
 
 
 async def test_download_reports_gaps_left_by_the_exchange(tmp_path: Path) -> None:
@@ -236,7 +253,8 @@ async def test_download_throttles_itself_when_ccxt_rate_limiting_is_off(tmp_path
     ex = ScriptedExchange(400, rate_limit_ms=30.0, enable_rate_limit=False)
     await _downloader(ex, tmp_path, now_minutes=400).download("BTC/USDT", "1m", "2024-01-01")
     gaps = [b[2] - a[2] for a, b in zip(ex.calls, ex.calls[1:], strict=False)]
-    assert len(gaps) == 3 and min(gaps) >= 0.029
+    assert len(gaps) == 3
+    assert min(gaps) >= 0.029
 
 
 async def test_download_history_closes_the_exchange_even_when_it_fails(tmp_path: Path) -> None:
@@ -244,4 +262,5 @@ async def test_download_history_closes_the_exchange_even_when_it_fails(tmp_path:
     results = await download_history(
         "scripted", ["BTC/USDT"], "1m", "2024-01-01", BarStore(tmp_path), _config(), exchange=ex
     )
-    assert ex.closed and results[0].stop_reason is StopReason.EXCHANGE_ERROR
+    assert ex.closed
+    assert results[0].stop_reason is StopReason.EXCHANGE_ERROR

@@ -84,8 +84,11 @@ def test_capture_sync_drops_old_diffs_and_applies_the_bridging_one(tmp_path: Pat
     books = [r for r in records if isinstance(r, BookSnapshot)]
     assert [s.stale for s in statuses] == [False]
     assert [b.seq for b in books] == [12, 14]
-    assert books[0].best_bid == 100.0 and books[0].bids[0, 1] == 4.0 and books[0].best_ask == 102.0
-    assert books[1].best_bid == 100.5 and books[1].symbol == "ETH/USDT"
+    assert books[0].best_bid == 100.0
+    assert books[0].bids[0, 1] == 4.0
+    assert books[0].best_ask == 102.0
+    assert books[1].best_bid == 100.5
+    assert books[1].symbol == "ETH/USDT"
 
 
 def test_capture_gap_in_update_ids_marks_the_book_stale_until_a_new_snapshot(
@@ -116,14 +119,16 @@ def test_capture_snapshot_older_than_the_diff_stream_waits_for_another(tmp_path:
     records = _records(path)
     assert not any(isinstance(r, BookSnapshot) for r in records)
     (status,) = [r for r in records if isinstance(r, BookStatus)]
-    assert status.stale and "older than the diff stream" in status.reason
+    assert status.stale
+    assert "older than the diff stream" in status.reason
 
 
 def test_capture_trades_carry_the_taker_side(tmp_path: Path) -> None:
     path = _write_capture(tmp_path / "c.gz", [_trade(1, True), _trade(2, False)])
     trades = [r for r in _records(path) if isinstance(r, Trade)]
     assert [t.aggressor for t in trades] == [Side.SELL, Side.BUY]
-    assert trades[0].ts_event == 1_700_000_000_123_000_000 and trades[0].trade_id == "1"
+    assert trades[0].ts_event == 1_700_000_000_123_000_000
+    assert trades[0].trade_id == "1"
 
 
 def test_capture_skips_malformed_lines_without_failing(tmp_path: Path) -> None:
@@ -189,8 +194,12 @@ def test_read_l2_jsonl_parses_wire_bodies_and_skips_bad_lines(tmp_path: Path) ->
     path = tmp_path / "l2.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
     book, trade = list(read_l2_jsonl(path))
-    assert isinstance(book, BookSnapshot) and book.seq == 1 and book.mid == 100.25
-    assert isinstance(trade, Trade) and trade.aggressor is Side.BUY and trade.seq == 2
+    assert isinstance(book, BookSnapshot)
+    assert book.seq == 1
+    assert book.mid == 100.25
+    assert isinstance(trade, Trade)
+    assert trade.aggressor is Side.BUY
+    assert trade.seq == 2
 
 
 def test_readers_raise_a_data_error_for_a_missing_file(tmp_path: Path) -> None:

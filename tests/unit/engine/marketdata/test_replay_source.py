@@ -90,7 +90,8 @@ def test_recording_format_is_detected_from_content(tmp_path: Path) -> None:
     capture.write_text('123 {"stream":"ethusdt@trade","data":{}}\n')
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\n")
-    assert recording_format(jsonl) == "jsonl" and recording_format(capture) == "binance"
+    assert recording_format(jsonl) == "jsonl"
+    assert recording_format(capture) == "binance"
     with pytest.raises(DataError, match="not a Binance capture"):
         open_recording(junk)
 
@@ -156,7 +157,8 @@ async def test_feed_publishes_books_trades_and_marks_a_gap_stale(tmp_path: Path)
     statuses = [(m.stale, m.reason) for t, m in seen if t == topics.md_status("BTC/USDT")]
     assert [b.stale for b in books] == [False, False, True, False]
     assert [s for s, _ in statuses] == [False, True, False, True]
-    assert "3 -> 7" in statuses[1][1] and statuses[-1][1] == "market data source stopped"
+    assert "3 -> 7" in statuses[1][1]
+    assert statuses[-1][1] == "market data source stopped"
     assert [t for t, _ in seen].count(topics.md_trade("BTC/USDT")) == 1
     assert feed.counts["books"] == 4
 

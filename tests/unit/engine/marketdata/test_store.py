@@ -43,7 +43,8 @@ def test_store_write_merges_and_counts_only_new_timestamps(tmp_path: Path) -> No
     revised = _bars(30, start_ms=T0_MS + 20 * 60_000, price=500.0)
     assert store.write("bybit", "ETH/USDT", "1m", revised) == 10
     loaded = store.load("bybit", "ETH/USDT", "1m")
-    assert len(loaded) == 50 and loaded.index.is_unique
+    assert len(loaded) == 50
+    assert loaded.index.is_unique
     assert loaded["close"].iloc[20] == 500.0  # the newer bar replaced the stored one
 
 
@@ -52,13 +53,16 @@ def test_store_load_filters_an_inclusive_range(tmp_path: Path) -> None:
     df = _bars(60)
     store.write("sim", "SOL/USDT", "1m", df)
     part = store.load("sim", "SOL/USDT", "1m", start=df.index[10], end=df.index[40])
-    assert part.index[0] == df.index[10] and part.index[-1] == df.index[40] and len(part) == 31
+    assert part.index[0] == df.index[10]
+    assert part.index[-1] == df.index[40]
+    assert len(part) == 31
     empty = store.load("sim", "SOL/USDT", "1m", start=df.index[-1] + pd.Timedelta("1D"))
-    assert empty.empty and list(empty.columns)[:5] == ["open", "high", "low", "close", "volume"]
+    assert empty.empty
+    assert list(empty.columns)[:5] == ["open", "high", "low", "close", "volume"]
 
 
 def test_store_load_of_an_absent_series_raises_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="no 1m bars stored for sim BTC/USDT.*crucible data"):
+    with pytest.raises(DataError, match=r"no 1m bars stored for sim BTC/USDT.*crucible data"):
         BarStore(tmp_path).load("sim", "BTC/USDT", "1m")
 
 
