@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from deap import algorithms, gp, tools
 
-from engine.forge.backtest import positions_from_signals
 from engine.forge.config import BudgetConfig
 from engine.forge.creator import build_toolbox
 from engine.forge.evaluator import TreeEvaluator
 from engine.forge.expression import parse_expression
+from engine.forge.kernels import fitness_moments
 from engine.forge.primitives import build_primitive_set
 
 # Below any trading tree's Sharpe, rising with the trade count so search climbs out of it.
@@ -51,19 +51,11 @@ class Evaluation:
 def score_signals(
     signals: np.ndarray, returns: np.ndarray, spec: FitnessSpec, size: int
 ) -> Evaluation:
-    """Backtest ``signals`` on float32 ``returns`` (lean path of engine.forge.backtest)."""
-    desired = positions_from_signals(signals)
-    n = desired.size
-    held = np.zeros(n, dtype=np.float32)
-    held[1:] = desired[:-1]
-    change = np.zeros(n, dtype=np.float32)
-    np.not_equal(held[1:], held[:-1], out=change[1:], casting="unsafe")
-    change[0] = held[0]
-    trades = int(np.dot(change, held))
-    pnl = held * returns
-    pnl -= np.float32(spec.cost_per_unit) * change
-    mean = float(pnl.sum(dtype=np.float64)) / n
-    var = float(np.dot(pnl, pnl)) / n - mean * mean
+    """Backtest ``signals`` on ``returns`` (compiled path of engine.forge.backtest)."""
+    n = signals.size
+    total, total_sq, trades = fitness_moments(signals, returns, spec.cost_per_unit)
+    mean = total / n
+    var = total_sq / n - mean * mean
     sharpe = 0.0 if var < 1e-24 else mean / np.sqrt(var) * np.sqrt(spec.bars_per_year)
     penalty = spec.complexity_penalty * size
     if trades < spec.min_trades:
@@ -83,7 +75,7 @@ class GPEvaluation:
     ) -> None:
         self.pset = build_primitive_set(list(columns))
         self.evaluator = TreeEvaluator(columns, self.pset, cache_bytes)
-        self.returns = np.ascontiguousarray(returns, dtype=np.float32)
+        self.returns = np.ascontiguousarray(returns, dtype=np.float64)
         self.spec = spec
 
     def evaluate_tree(self, tree: gp.PrimitiveTree) -> Evaluation:

@@ -122,9 +122,14 @@ async def test_worker_that_dies_without_a_result_is_reported(harness: Harness) -
     assert "exited with code 3" in outcome.reason
 
 
-async def test_missing_market_data_is_a_failed_task_not_a_crash(harness: Harness) -> None:
-    task_id = harness.forge.submit(ForgeTask("SOL/USDT", "s1"))
-    outcome = await harness.forge.wait(task_id, timeout=60)
+async def test_missing_market_data_is_a_failed_task_not_a_crash(tmp_path: Path) -> None:
+    h = await _harness(tmp_path, task_timeout_s=120.0)
+    try:
+        task_id = h.forge.submit(ForgeTask("SOL/USDT", "s1"))
+        outcome = await h.forge.wait(task_id, timeout=150)
+    finally:
+        await h.forge.stop()
+        await h.tasks.stop()  # type: ignore[attr-defined]
     assert outcome.status == "failed"
     assert "DataError" in outcome.reason
     assert "SOL/USDT" in outcome.reason
