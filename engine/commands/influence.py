@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="model directory (default signals.influence.model_dir)",
     )
     train.add_argument("--window", type=int, default=120)
-    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--epochs", type=int, default=60)
     train.set_defaults(handler=_cmd_train)
 
 

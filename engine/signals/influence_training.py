@@ -34,13 +34,13 @@ class InfluenceTrainParams:
     node_lags: int = 3
     hidden: int = 16
     heads: int = 2
-    learning_rate: float = 3e-3
-    batch_size: int = 256
-    max_epochs: int = 40
-    patience: int = 5
+    learning_rate: float = 1e-2
+    batch_size: int = 128
+    max_epochs: int = 60
+    patience: int = 6
     validation: float = 0.25
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
 
     @property
     def graph(self) -> GraphParams:

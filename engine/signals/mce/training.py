@@ -46,7 +46,7 @@ class MCETrainParams:
     large_move_quantile: float = 0.9
     seed: int = 0
     max_train_samples: int | None = None
-    threads: int = 2
+    threads: int = 1
     split: Split = field(default_factory=Split)
 
 
