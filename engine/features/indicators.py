@@ -120,7 +120,7 @@ def rsi(close: Array, period: int) -> Array:
     change = lag_diff(close, 1)
     gains = np.where(change > 0, change, 0.0)
     losses = np.where(change < 0, -change, 0.0)
-    gains[0] = losses[0] = np.nan
+    gains[:1] = losses[:1] = np.nan  # no change before the first bar
     return rsi_from_averages(wilder(gains, period), wilder(losses, period))
 
 
