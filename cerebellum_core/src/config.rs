@@ -221,11 +221,11 @@ impl Default for RegimeSet {
             crash: RegimeParams {
                 vol_mult: 4.0,
                 activity: 3.0,
-                drift_bps_per_min: -1.5,
+                drift_bps_per_min: -1.0,
                 mean_duration_min: 25.0,
-                jump_rate_per_hour: 40.0,
-                jump_size_bps: 20.0,
-                jump_down_prob: 0.75,
+                jump_rate_per_hour: 20.0,
+                jump_size_bps: 22.0,
+                jump_down_prob: 0.6,
                 next: [0.3, 0.0, 0.7, 0.0],
             },
         }
@@ -288,8 +288,10 @@ pub struct SymbolConfig {
     pub initial_price: f64,
     /// Loading on the common factor.
     pub beta: f64,
-    /// Mean delay with which the symbol follows the common factor (0 = leader).
+    /// Delay with which the symbol follows the common factor (0 = leader).
     pub lag_s: f64,
+    /// Time constant of the exponential smoothing applied after the delay.
+    pub lag_smoothing_s: f64,
     /// Share of the factor move taken instantly (the rest follows with `lag_s`).
     pub instant_share: f64,
     /// Idiosyncratic volatility in the calm regime, bps per 1-minute return.
@@ -315,6 +317,7 @@ impl SymbolConfig {
             initial_price: 60_000.0,
             beta: 1.0,
             lag_s: 0.0,
+            lag_smoothing_s: 0.0,
             instant_share: 1.0,
             idio_vol_bps_1m: 1.0,
             flow: FlowConfig {
@@ -335,8 +338,9 @@ impl SymbolConfig {
             min_qty: 0.001,
             initial_price: 3_000.0,
             beta: 1.1,
-            lag_s: 90.0,
-            instant_share: 0.1,
+            lag_s: 75.0,
+            lag_smoothing_s: 3.0,
+            instant_share: 0.25,
             idio_vol_bps_1m: 2.5,
             flow: FlowConfig {
                 order_size_median: 1.0,
@@ -356,8 +360,9 @@ impl SymbolConfig {
             min_qty: 0.01,
             initial_price: 150.0,
             beta: 1.3,
-            lag_s: 150.0,
-            instant_share: 0.05,
+            lag_s: 100.0,
+            lag_smoothing_s: 3.0,
+            instant_share: 0.1,
             idio_vol_bps_1m: 4.0,
             flow: FlowConfig {
                 order_size_median: 20.0,
@@ -619,6 +624,7 @@ impl Config {
             }
             for (f, v) in [
                 ("lag_s", s.lag_s),
+                ("lag_smoothing_s", s.lag_smoothing_s),
                 ("idio_vol_bps_1m", s.idio_vol_bps_1m),
                 ("flow.limit_rate", s.flow.limit_rate),
                 ("flow.market_rate", s.flow.market_rate),

@@ -103,8 +103,8 @@ pub struct Filter {
 impl Filter {
     /// Whether an order of `strategy` in `symbol` passes the filter.
     pub fn matches(&self, strategy: &str, symbol: &str) -> bool {
-        self.strategy_id.as_deref().map_or(true, |s| s == strategy)
-            && self.symbol.as_deref().map_or(true, |s| s == symbol)
+        self.strategy_id.as_deref().is_none_or(|s| s == strategy)
+            && self.symbol.as_deref().is_none_or(|s| s == symbol)
     }
 
     /// Builds the filter equivalent to a scope.

@@ -299,7 +299,15 @@ pub fn execution(
     if dto.exec_id.is_empty() {
         return Err(VenueError::parse(path, "execution without execId"));
     }
-    let symbol = from_venue_symbol(path, &dto.symbol)?;
+    if dto.symbol.is_empty() {
+        return Err(VenueError::parse(
+            path,
+            format!("execution {} without symbol", dto.exec_id),
+        ));
+    }
+    // A fill on a contract the mapping does not know (traded outside the
+    // adapter) keeps Bybit's symbol: failing here would wedge fill polling.
+    let symbol = from_venue_symbol(path, &dto.symbol).unwrap_or_else(|_| dto.symbol.clone());
     let ts_event = ms_to_ns(path, "execTime", &dto.exec_time)?;
     let fee = opt_decimal(path, "execFee", &dto.exec_fee)?.unwrap_or_else(Decimal::zero);
     let fee_asset = (!dto.fee_currency.is_empty()).then(|| dto.fee_currency.clone());

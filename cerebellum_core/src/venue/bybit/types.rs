@@ -459,7 +459,8 @@ pub struct Fill {
     pub client_order_id: String,
     /// Bybit `orderId` (may be empty for settlements).
     pub venue_order_id: String,
-    /// Internal symbol.
+    /// Internal symbol; Bybit's own (e.g. `BTCPERP`) when it has no mapping,
+    /// which only happens for fills of orders placed outside the adapter.
     pub symbol: String,
     /// Side of this account in the execution.
     pub side: Side,

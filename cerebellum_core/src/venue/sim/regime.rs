@@ -12,10 +12,14 @@
 //! * log-volatility `h = h_slow + h_fast`, two Ornstein–Uhlenbeck processes
 //!   (updated every second), normalised so that `E[exp(2h - 2 var h)] = 1`;
 //! * common factor `C += drift[r] dt + sigma0 vol_mult[r] exp(h - var h) sqrt(dt_min) Z + jumps`;
-//! * for each symbol, a two-stage exponential filter `L` of `C` with total
-//!   mean delay `lag_s`, and log fair value
-//!   `x = beta (w C + (1 - w) L) + I`, with `I` an idiosyncratic random walk
-//!   scaled by the same regime and volatility multipliers.
+//! * for each symbol, `L`: the factor delayed by `lag_s` and smoothed by an
+//!   exponential filter of time constant `lag_smoothing_s`; log fair value
+//!   `x = beta (w C + (1 - w) L) + I` with `w = instant_share` and `I` an
+//!   idiosyncratic random walk scaled by the same regime and volatility
+//!   multipliers. A pure delay (rather than a long smoothing filter) keeps the
+//!   follower's own returns free of autocorrelation beyond the delay.
+
+use std::collections::VecDeque;
 
 use crate::{
     clock::NS_PER_S,
@@ -72,8 +76,9 @@ struct SymbolLatent {
     beta: f64,
     instant_share: f64,
     alpha: f64,
-    stage1: f64,
-    stage2: f64,
+    delayed: VecDeque<f64>,
+    delay_steps: usize,
+    lagged: f64,
     idio: f64,
     idio_sigma_1s: f64,
     fair_ticks: f64,
@@ -131,16 +136,21 @@ impl LatentModel {
         let symbols = symbols
             .iter()
             .map(|s| {
-                let stage_tau_s = s.lag_s / 2.0;
-                let alpha = if stage_tau_s > 0.0 { 1.0 - (-dt_s / stage_tau_s).exp() } else { 1.0 };
+                let alpha = if s.lag_smoothing_s > 0.0 {
+                    1.0 - (-dt_s / s.lag_smoothing_s).exp()
+                } else {
+                    1.0
+                };
+                let delay_steps = (s.lag_s / dt_s).round().max(0.0) as usize;
                 let log_p0_ticks = (s.initial_price / s.tick_size).ln();
                 SymbolLatent {
                     log_p0_ticks,
                     beta: s.beta,
                     instant_share: s.instant_share,
                     alpha,
-                    stage1: 0.0,
-                    stage2: 0.0,
+                    delayed: VecDeque::from(vec![0.0; delay_steps + 1]),
+                    delay_steps,
+                    lagged: 0.0,
                     idio: 0.0,
                     idio_sigma_1s: s.idio_vol_bps_1m * 1e-4 * (slow_dt_s / 60.0).sqrt(),
                     fair_ticks: log_p0_ticks.exp(),
@@ -265,7 +275,7 @@ impl LatentModel {
         } else {
             self.steps_left_in_regime -= 1;
         }
-        let slow_tick = self.step_count % self.slow_every == 0;
+        let slow_tick = self.step_count.is_multiple_of(self.slow_every);
         if slow_tick {
             self.h_slow = self.h_slow * self.slow_decay + self.slow_shock * self.rng.normal();
             self.h_fast = self.h_fast * self.fast_decay + self.fast_shock * self.rng.normal();
@@ -291,9 +301,13 @@ impl LatentModel {
                 self.symbols[i].idio += shock;
             }
             let s = &mut self.symbols[i];
-            s.stage1 += s.alpha * (common - s.stage1);
-            s.stage2 += s.alpha * (s.stage1 - s.stage2);
-            let factor = s.instant_share * common + (1.0 - s.instant_share) * s.stage2;
+            s.delayed.push_back(common);
+            while s.delayed.len() > s.delay_steps + 1 {
+                s.delayed.pop_front();
+            }
+            let delayed = s.delayed.front().copied().unwrap_or(common);
+            s.lagged += s.alpha * (delayed - s.lagged);
+            let factor = s.instant_share * common + (1.0 - s.instant_share) * s.lagged;
             s.fair_ticks = (s.log_p0_ticks + s.beta * factor + s.idio).exp();
         }
     }

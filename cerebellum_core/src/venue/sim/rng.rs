@@ -37,7 +37,7 @@ impl SimRng {
 
     /// Returns the next 64 random bits.
     #[inline]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_bits(&mut self) -> u64 {
         let result = self.s[0].wrapping_add(self.s[3]).rotate_left(23).wrapping_add(self.s[0]);
         let t = self.s[1] << 17;
         self.s[2] ^= self.s[0];
@@ -52,14 +52,14 @@ impl SimRng {
     /// Returns a uniform float in `[0, 1)`.
     #[inline]
     pub fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.next_bits() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Returns a uniform integer in `0..n` (`n > 0`), Lemire's method without rejection
     /// (the bias is below 2^-32 for the small `n` used here).
     #[inline]
     pub fn below(&mut self, n: u32) -> u32 {
-        (((self.next() >> 32) * u64::from(n)) >> 32) as u32
+        (((self.next_bits() >> 32) * u64::from(n)) >> 32) as u32
     }
 
     /// Returns a standard exponential variate.
@@ -84,17 +84,17 @@ impl SimRng {
 impl RngCore for SimRng {
     #[inline]
     fn next_u32(&mut self) -> u32 {
-        (self.next() >> 32) as u32
+        (self.next_bits() >> 32) as u32
     }
 
     #[inline]
     fn next_u64(&mut self) -> u64 {
-        self.next()
+        self.next_bits()
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         for chunk in dest.chunks_mut(8) {
-            let bytes = self.next().to_le_bytes();
+            let bytes = self.next_bits().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
     }
@@ -114,9 +114,9 @@ mod tests {
         let mut a = SimRng::new(7, 3);
         let mut b = SimRng::new(7, 3);
         let mut c = SimRng::new(7, 4);
-        let xs: Vec<u64> = (0..8).map(|_| a.next()).collect();
-        let ys: Vec<u64> = (0..8).map(|_| b.next()).collect();
-        let zs: Vec<u64> = (0..8).map(|_| c.next()).collect();
+        let xs: Vec<u64> = (0..8).map(|_| a.next_bits()).collect();
+        let ys: Vec<u64> = (0..8).map(|_| b.next_bits()).collect();
+        let zs: Vec<u64> = (0..8).map(|_| c.next_bits()).collect();
         assert_eq!(xs, ys);
         assert_ne!(xs, zs);
     }
