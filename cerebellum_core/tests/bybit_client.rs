@@ -1040,6 +1040,20 @@ fn test_poll_fills_reports_liquidation_adl_and_foreign_fills_as_unsolicited() {
                     "60300",
                     t0 + 1,
                 ),
+                {
+                    let mut perp = exec_row(
+                        "e-perp",
+                        "",
+                        "p-oid",
+                        "Trade",
+                        "Buy",
+                        "0.05",
+                        "60400",
+                        t0 + 1,
+                    );
+                    perp["symbol"] = json!("BTCPERP");
+                    perp
+                },
                 exec_row("e-fund", "", "", "Funding", "Buy", "0.01", "60000", t0),
                 exec_row(
                     "e-mine",
@@ -1063,8 +1077,17 @@ fn test_poll_fills_reports_liquidation_adl_and_foreign_fills_as_unsolicited() {
     let by_id = |id: &str| batch.fills.iter().find(|f| f.exec_id == id).unwrap();
     assert_eq!(
         batch.fills.len(),
-        5,
+        6,
         "funding is not a fill; nothing else is dropped"
+    );
+    let perp = by_id("e-perp");
+    assert_eq!(
+        perp.symbol, "BTCPERP",
+        "unmapped contracts keep Bybit's symbol"
+    );
+    assert_eq!(
+        perp.unsolicited,
+        Some(UnsolicitedReason::NotIssuedByAdapter)
     );
     assert_eq!(by_id("e-mine").unsolicited, None);
     let bust = by_id("e-bust");
