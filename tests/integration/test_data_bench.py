@@ -1,0 +1,24 @@
+"""``crucible bench features --quick`` runs end to end and ends with the agreed JSON keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.cli import main
+
+
+def test_features_bench_quick_prints_batch_and_incremental_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "features", "--quick"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    print(f"\n{lines[-1]}")
+    assert result["batch_500k_estimated"] is True
+    assert result["batch_500k_s"] > 0
+    assert result["incremental_p99_ms"] > 0
+    assert result["features"] == 45
+    assert len(result["feature_set_id"]) == 16
+    assert result["complete_rows"] > 0
