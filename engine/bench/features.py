@@ -1,7 +1,8 @@
 """FeatureFactory speed: batch over 500,000 1m bars, and incremental update time per bar.
 
 Targets (issue 5): ``batch_500k_s`` <= 10 s, ``incremental_p99_ms`` <= 2 ms per
-bar per symbol. Bars are a seeded synthetic random walk whose volatility
+bar per symbol (wall clock per update; ``incremental_cpu_p99_ms`` is the same
+from the thread's CPU time, which a busy machine's scheduling does not inflate). Bars are a seeded synthetic random walk whose volatility
 switches regime, so every code path (flat windows, gaps in volume, jumps) is
 exercised. Numba kernels are compiled before timing (reported separately).
 """
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     samples: list[float] = []
+    cpu_samples: list[float] = []
     for s in range(symbols):
         frame = synthetic_bars(warm_bars + timed_bars, seed=10 + s)
         stream = factory.incremental()
@@ -65,14 +67,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for bar in series[:warm_bars]:
             stream.update(bar)
         for bar in series[warm_bars:]:
-            t = time.perf_counter_ns()
+            t, c = time.perf_counter_ns(), time.thread_time_ns()
             stream.update(bar)
+            cpu_samples.append((time.thread_time_ns() - c) / 1e6)
             samples.append((time.perf_counter_ns() - t) / 1e6)
     times = np.asarray(samples)
+    cpu_p99 = float(np.percentile(cpu_samples, 99))
     p50, p99, p999 = (float(np.percentile(times, q)) for q in (50, 99, 99.9))
     print(
         f"features: incremental {len(times):,} updates ({symbols} symbols): "
-        f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, p99.9 {p999:.3f} ms, max {times.max():.3f} ms"
+        f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, p99.9 {p999:.3f} ms, max {times.max():.3f} ms "
+        f"(wall clock; CPU time p99 {cpu_p99:.3f} ms)"
     )
     complete = int(features.notna().all(axis=1).sum())
     return {
@@ -91,4 +96,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "incremental_p99_ms": round(p99, 4),
         "incremental_p999_ms": round(p999, 4),
         "incremental_max_ms": round(float(times.max()), 4),
+        # CPU time of the updating thread: the cost without other processes' preemption.
+        "incremental_cpu_p99_ms": round(cpu_p99, 4),
     }

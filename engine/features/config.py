@@ -13,7 +13,7 @@ class ParticleFilterConfig(FrozenModel):
     """Bootstrap particle filter over 1m log returns (latent drift and log-variance)."""
 
     enabled: bool = True
-    particles: int = Field(default=128, ge=8, le=4096)
+    particles: int = Field(default=64, ge=8, le=4096)
     seed: int = 7
     drift_persistence: float = Field(default=0.95, ge=0, lt=1)
     drift_noise: float = Field(default=0.1, gt=0, le=5)
