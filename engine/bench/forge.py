@@ -115,6 +115,9 @@ def _gp_rates(quick: bool) -> dict[str, float]:
     spec = FitnessSpec(CostModel.from_config(ForgeConfig().costs).per_unit, 525_600.0, 0.02, 20)
     evaluation = GPEvaluation(columns, returns, spec, cache_bytes=128 * 2**20)
     trees = _population(evaluation, 60 if quick else 200, 3)
+    score_signals(
+        np.zeros(N_BARS, dtype=np.int8), evaluation.returns, spec, 1
+    )  # load the JIT kernel
     t0 = time.perf_counter()
     for tree in trees:
         evaluation.evaluate_tree(tree)
