@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--sim-minutes", type=int, help="generate this many minutes of simulated L2 first"
     )
     train.add_argument("--seed", type=int, default=7, help="simulation and training seed")
-    train.add_argument("--l2-hz", type=float, default=10.0, help="snapshot rate of generated L2")
+    train.add_argument("--l2-hz", type=float, default=5.0, help="snapshot rate of generated L2")
     train.add_argument(
         "--out", type=Path, default=None, help="model directory (default signals.mce.model_dir)"
     )

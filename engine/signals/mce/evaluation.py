@@ -3,7 +3,9 @@
 * Skew: accuracy of sign(skew) for the sign of the next mid move (moves of 0
   excluded) with a one-sided binomial test against 1/2, on all test samples
   and on a subsample spaced one horizon apart (non-overlapping targets, so the
-  test's independence assumption is closer to true).
+  test's independence assumption is closer to true). A drifting test span
+  makes "always up" beat 1/2, so a second test is against the test span's own
+  majority rate (the best constant guess in hindsight).
 * Pressure: ROC AUC for large moves with a 95% moving-block bootstrap interval
   (blocks keep the serial correlation of overlapping horizons).
 
@@ -34,9 +36,18 @@ def sign_accuracy(score: FloatArray, move: FloatArray, spacing: int = 1) -> dict
     mask = (m != 0) & (s != 0)
     hits = int((np.sign(s[mask]) == np.sign(m[mask])).sum())
     n = int(mask.sum())
-    p = binomtest(hits, n, 0.5, alternative="greater").pvalue if n else 1.0
-    up = float((m[mask] > 0).mean()) if n else float("nan")
-    return {"accuracy": hits / n if n else float("nan"), "n": n, "p_value": float(p), "up_rate": up}
+    if not n:
+        return {"accuracy": float("nan"), "n": 0, "p_value": 1.0, "up_rate": float("nan")}
+    up = float((m[mask] > 0).mean())
+    majority = max(up, 1 - up)
+    return {
+        "accuracy": hits / n,
+        "n": n,
+        "p_value": float(binomtest(hits, n, 0.5, alternative="greater").pvalue),
+        "up_rate": up,
+        "majority_rate": majority,
+        "p_value_vs_majority": float(binomtest(hits, n, majority, alternative="greater").pvalue),
+    }
 
 
 def block_bootstrap_auc(

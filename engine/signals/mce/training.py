@@ -220,7 +220,7 @@ def fit_model(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         val = _eval_loss(model, data.validation, pos_weight, p.batch_size)
         history.append({"epoch": epoch, "train_loss": total / len(order), "val_loss": val})
         epochs.set_postfix(train=f"{total / len(order):.4f}", val=f"{val:.4f}")
