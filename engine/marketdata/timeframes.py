@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Final
 
 from engine.core.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _TIMEFRAME_RE: Final = re.compile(r"^([1-9][0-9]{0,3})([mhdw])$")
 _UNIT_MS: Final = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -36,6 +37,8 @@ def timeframe_ns(timeframe: str) -> int:
 
 def timeframe_delta(timeframe: str) -> pd.Timedelta:
     """Return the length of one bar of ``timeframe`` as a Timedelta."""
+    import pandas as pd  # imported here: configuration loading should not pull in pandas
+
     return pd.Timedelta(milliseconds=timeframe_ms(timeframe))
 
 
