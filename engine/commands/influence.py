@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _cmd_train(args: argparse.Namespace, _gui: Any) -> int:
     from engine.cli import load_cli_config
+    from engine.execution.process import resolve_binary
     from engine.logs import setup_logging
     from engine.signals.bar_inputs import aligned_closes, load_store_closes, read_history_dir
     from engine.signals.influence_training import (
@@ -42,7 +43,7 @@ def _cmd_train(args: argparse.Namespace, _gui: Any) -> int:
         save_influence,
         train_influence,
     )
-    from engine.signals.sim_history import cerebellum_binary, run_sim_history
+    from engine.signals.sim_history import run_sim_history
 
     config = load_cli_config(args)
     setup_logging(args.log_level or config.engine.log_level)
@@ -60,7 +61,7 @@ def _cmd_train(args: argparse.Namespace, _gui: Any) -> int:
         with tempfile.TemporaryDirectory(prefix="crucible-influence-") as tmp:
             print(f"generating {args.sim_minutes} simulated minutes (seed {args.seed}) ...")
             sim = run_sim_history(
-                cerebellum_binary(config), Path(tmp), tuple(symbols), args.sim_minutes, args.seed
+                resolve_binary(config), Path(tmp), tuple(symbols), args.sim_minutes, args.seed
             )
             closes = aligned_closes(read_history_dir(sim.bars_dir, symbols))
         source = f"sim history --minutes {args.sim_minutes} --seed {args.seed}"

@@ -16,7 +16,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     train = mce_sub.add_parser("train", help="train the MCE on recorded or simulated L2")
     src = train.add_mutually_exclusive_group(required=True)
     src.add_argument(
-        "--from", dest="source", type=Path, help="L2 JSON lines (.jsonl) or a Binance capture (.gz)"
+        "--from",
+        dest="source",
+        type=Path,
+        help="L2 recording: wire JSON lines, Parquet, or a Binance capture",
     )
     src.add_argument(
         "--sim-minutes", type=int, help="generate this many minutes of simulated L2 first"
@@ -41,20 +44,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def read_l2(path: Path) -> Any:
-    """Events of an L2 recording: Binance capture (``.gz``) or wire-format JSON lines."""
-    from engine.marketdata.replay import read_binance_capture, read_l2_jsonl
+    """Events of an L2 recording (Binance capture, wire JSON lines or a Parquet recording)."""
+    from engine.marketdata.replay_source import open_recording
 
-    return read_binance_capture(path) if path.suffix == ".gz" else read_l2_jsonl(path)
+    return open_recording(path)
 
 
 def _cmd_train(args: argparse.Namespace, _gui: Any) -> int:
     from tqdm import tqdm
 
     from engine.cli import load_cli_config
+    from engine.execution.process import resolve_binary
     from engine.logs import setup_logging
     from engine.signals.mce.features import l2_feature_frames
     from engine.signals.mce.training import MCETrainParams, save_mce, train_mce
-    from engine.signals.sim_history import cerebellum_binary, run_sim_history
+    from engine.signals.sim_history import run_sim_history
 
     config = load_cli_config(args)
     setup_logging(args.log_level or config.engine.log_level)
@@ -65,7 +69,7 @@ def _cmd_train(args: argparse.Namespace, _gui: Any) -> int:
         else:
             print(f"generating {args.sim_minutes} simulated minutes of L2 (seed {args.seed}) ...")
             sim = run_sim_history(
-                cerebellum_binary(config),
+                resolve_binary(config),
                 Path(tmp),
                 config.universe.symbols,
                 args.sim_minutes,

@@ -2,9 +2,9 @@
 
 Sources: a directory of ``cerebellum_core history`` CSVs
 (``<BASE>-<QUOTE>_1m.csv`` with ``ts_ms,open,high,low,close,volume,trades,regime``)
-or the BarStore (``exchange`` "sim" for simulated history). Bars are cleaned
-with ``engine.marketdata.frames.clean_bars``; only timestamps present for
-every symbol are kept (an inner join: no invented bars).
+or the BarStore (``exchange`` "sim" for simulated history), both read with
+the market-data package's readers; only timestamps present for every symbol
+are kept (an inner join: no invented bars).
 """
 
 from __future__ import annotations
@@ -16,33 +16,15 @@ import pandas as pd
 from engine.core.errors import DataError
 
 
-def symbol_from_filename(path: Path) -> str:
-    """``BTC-USDT_1m.csv`` -> ``BTC/USDT``."""
-    stem = path.name.split("_", 1)[0]
-    return stem.replace("-", "/")
-
-
-def read_history_csv(path: Path) -> pd.DataFrame:
-    """One history CSV as a cleaned bar frame (bar DataFrame convention)."""
-    from engine.marketdata.frames import clean_bars
-
-    try:
-        raw = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read bars from {path}: {exc}") from None
-    if "ts_ms" not in raw.columns:
-        raise DataError(f"{path}: expected a ts_ms column, have {list(raw.columns)}")
-    raw.index = pd.DatetimeIndex(pd.to_datetime(raw.pop("ts_ms"), unit="ms", utc=True), name="ts")
-    frame, _report = clean_bars(raw, "1m", context=str(path))
-    return frame
-
-
 def read_history_dir(directory: Path, symbols: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Every ``*_1m.csv`` in ``directory`` (or just ``symbols``), keyed by symbol."""
+    from engine.marketdata.simulate import read_history_csv
+    from engine.marketdata.store import dirname_to_symbol
+
     files = sorted(directory.glob("*_1m.csv"))
     if not files:
         raise DataError(f"no *_1m.csv bar files in {directory}")
-    out = {symbol_from_filename(f): read_history_csv(f) for f in files}
+    out = {dirname_to_symbol(f.name.split("_", 1)[0]): read_history_csv(f) for f in files}
     if symbols:
         missing = [s for s in symbols if s not in out]
         if missing:

@@ -88,6 +88,8 @@ class MCEPredictor:
             with warnings.catch_warnings(), torch.inference_mode():
                 warnings.simplefilter("ignore")
                 traced = torch.jit.freeze(torch.jit.trace(model, example))
+                for _ in range(3):  # the jit optimises on its first calls; pay that here
+                    traced(example)
         except Exception:
             log.warning("MCE model could not be traced; running it eagerly", exc_info=True)
             traced = model
