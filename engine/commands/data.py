@@ -63,6 +63,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     info.set_defaults(handler=_cmd_info)
 
 
+def _timestamp(text: str | None, option: str) -> Any:
+    """Parse a date/time option as UTC; a clear error instead of a traceback."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise DataError(f"{option} {text!r} is not a date or time (e.g. 2024-01-01)") from None
+    if stamp is pd.NaT:
+        raise DataError(f"{option} {text!r} is not a date or time (e.g. 2024-01-01)")
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
 def _setup(args: argparse.Namespace) -> Any:
     from engine.cli import load_cli_config
     from engine.logs import setup_logging
@@ -79,16 +94,17 @@ def _cmd_download(args: argparse.Namespace, _gui: Any) -> int:
 
     config = _setup(args)
     timeframe_ms(args.timeframe)
+    since, until = _timestamp(args.since, "--since"), _timestamp(args.until, "--until")
     store = BarStore.from_config(config)
     results = asyncio.run(
         download_history(
             args.exchange,
             args.symbols,
             args.timeframe,
-            args.since,
+            since,
             store,
             config.data.download,
-            until=args.until,
+            until=until,
             progress=not args.no_progress,
         )
     )
@@ -108,7 +124,6 @@ def _cmd_download(args: argparse.Namespace, _gui: Any) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace, _gui: Any) -> int:
-    import pandas as pd
 
     from engine.config import REPO_ROOT
     from engine.marketdata.simulate import simulate_into_store
@@ -126,7 +141,7 @@ def _cmd_simulate(args: argparse.Namespace, _gui: Any) -> int:
         args.symbols or list(config.universe.symbols),
         days=days,
         seed=args.seed if args.seed is not None else config.data.simulate.seed,
-        start=pd.Timestamp(args.start, tz="UTC") if args.start else None,
+        start=_timestamp(args.start, "--start"),
         replace=not args.keep,
         timeout_s=config.data.simulate.timeout_s,
         progress=not args.no_progress,

@@ -10,10 +10,14 @@ recorded files (``ReplaySource``) are sources run by ``MarketDataFeed``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from engine.core.clock import Clock
 from engine.model.events import BookStatus
 from engine.model.market import Bar, BookSnapshot, Trade
+
+if TYPE_CHECKING:
+    from engine.config import CrucibleConfig
 
 MarketEvent = BookSnapshot | Trade | Bar | BookStatus
 
@@ -31,3 +35,18 @@ class MarketDataSource(Protocol):
     async def close(self) -> None:
         """Release connections and files (idempotent)."""
         ...
+
+
+def make_source(config: CrucibleConfig, clock: Clock) -> MarketDataSource | None:
+    """The source ``data.source`` asks for, or None for ``venue`` (the Cerebellum link publishes)."""
+    data = config.data
+    if data.source == "ccxt":
+        from engine.marketdata.ccxt_source import CcxtLiveSource
+
+        return CcxtLiveSource(config.universe.symbols, data.live, clock)
+    if data.source == "replay":
+        from engine.marketdata.replay_source import ReplaySource
+
+        files = [config.paths.resolve(p) for p in data.replay.files]
+        return ReplaySource(files, clock, speed=data.replay.speed, depth=data.replay.depth)
+    return None

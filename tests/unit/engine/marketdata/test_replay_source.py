@@ -170,3 +170,24 @@ async def test_feed_marks_a_crossed_book_stale(tmp_path: Path) -> None:
     )
     books = [m for t, m in seen if t == topics.md_book("BTC/USDT")]
     assert [b.stale for b in books] == [False, True, False]
+
+
+def test_make_source_follows_the_configured_source(tmp_path: Path) -> None:
+    from engine.marketdata.ccxt_source import CcxtLiveSource
+    from engine.marketdata.source import make_source
+    from tests.kit.configs import make_config
+
+    clock = SimClock(T0)
+    assert make_source(make_config(tmp_path), clock) is None
+    replay = make_source(
+        make_config(
+            tmp_path, data={"source": "replay", "replay": {"files": ["rec.jsonl"], "speed": 2.0}}
+        ),
+        clock,
+    )
+    assert isinstance(replay, ReplaySource)
+    assert replay.paths == [tmp_path / "rec.jsonl"]
+    assert replay.speed == 2.0
+    assert isinstance(
+        make_source(make_config(tmp_path, data={"source": "ccxt"}), clock), CcxtLiveSource
+    )
