@@ -12,8 +12,8 @@ from engine.core.settings import FrozenModel
 class BudgetConfig(FrozenModel):
     """How much search one forge task may spend."""
 
-    population: int = Field(default=100, ge=4)
-    generations: int = Field(default=12, ge=1)
+    population: int = Field(default=150, ge=4)
+    generations: int = Field(default=20, ge=1)
     max_tree_height: int = Field(default=7, ge=3, le=17)
     hall_of_fame: int = Field(default=5, ge=1)
     gbm_rounds: int = Field(default=80, ge=5)
@@ -73,8 +73,8 @@ class BudgetsConfig(FrozenModel):
 
     small: BudgetConfig = BudgetConfig()
     default: BudgetConfig = BudgetConfig(
-        population=200,
-        generations=30,
+        population=400,
+        generations=40,
         hall_of_fame=10,
         gbm_rounds=300,
         walk_forward_folds=4,

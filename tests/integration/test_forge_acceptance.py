@@ -5,7 +5,8 @@
 2. A registered bundle loads in a fresh process and reproduces the gauntlet's
    signals bit for bit (registration forced with permissive gates, so the
    reload path is always exercised).
-3. Controls where no edge can exist (driftless random walk; the simulated
+3. A positive control: a planted, tradable edge (regime drift) is registered.
+4. Controls where no edge can exist (driftless random walk; the simulated
    series with its bars shuffled): ``--budget small`` registers nothing for 5
    seeds, and each report names the gate that rejected.
 """
@@ -221,6 +222,27 @@ def test_no_agent_on_a_driftless_random_walk(tmp_path: Path, seed: int) -> None:
     print(f"random walk seed {seed}:\n{format_outcome(outcome)}")
     _assert_names_a_gate(outcome.to_dict())
     assert not (tmp_path / "models").exists()
+
+
+def _regime_drift(seed: int, days: int) -> pd.DataFrame:
+    """A planted edge: the drift flips sign every ~300 bars (trend following pays)."""
+    rng = np.random.default_rng(seed)
+    n = days * 1440
+    state = np.cumsum(rng.random(n) < 1 / 300) % 2 * 2 - 1
+    ret = 0.0003 * state + rng.normal(0.0, 0.001, n)
+    rel = np.column_stack(
+        [-ret, np.abs(rng.normal(0, 0.0004, n)), -np.abs(rng.normal(0, 0.0004, n))]
+    )
+    return _bars_from_log_returns(ret, rel, rng.lognormal(2.0, 0.5, n), "2024-01-01")
+
+
+def test_forge_registers_an_agent_when_a_real_edge_exists(tmp_path: Path) -> None:
+    outcome = _forge(tmp_path, "BTC/USDT", _regime_drift(1, CONTROL_DAYS), 1)
+    print(f"planted regime drift:\n{format_outcome(outcome)}")
+    assert outcome.status == "registered", outcome.reason
+    assert outcome.agent_id is not None
+    assert (tmp_path / "models" / outcome.agent_id / "manifest.json").is_file()
+    assert all(g["passed"] for g in outcome.report["gauntlet"]["gates"])
 
 
 @pytest.fixture(scope="module")
