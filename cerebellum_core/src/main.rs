@@ -1,6 +1,7 @@
 //! `cerebellum_core`: serve the wire, or use the simulator offline.
 
 use std::{
+    io::IsTerminal,
     path::PathBuf,
     process::ExitCode,
     sync::{
@@ -147,7 +148,13 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 fn init_logging(level: &str) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .map_err(|e| anyhow!("bad --log-level {level:?}: {e}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .init();
     Ok(())
 }
 

@@ -70,6 +70,7 @@ pub struct SimVenue {
     out: MarketOut,
     next_venue_id: u64,
     next_exec_id: u64,
+    id_tag: String,
 }
 
 impl SimVenue {
@@ -96,12 +97,32 @@ impl SimVenue {
             out: MarketOut::default(),
             next_venue_id: 1,
             next_exec_id: 1,
+            // Ids stay unique across restarts (the engine may persist fills by exec_id).
+            id_tag: format!("{:06x}", rand::random::<u32>() & 0xFF_FFFF),
         }
     }
 
     /// Returns the simulated market (read-only).
     pub const fn market(&self) -> &SimMarket {
         &self.market
+    }
+
+    /// Rests a background (non-agent) order, e.g. to set up a book in tests or
+    /// tools; refuses an order that would cross. Returns its book slot.
+    pub fn add_background_order(
+        &mut self,
+        symbol: SymbolId,
+        side: crate::types::Side,
+        price_ticks: i64,
+        qty_lots: i64,
+    ) -> Option<u32> {
+        let sym = self.market.symbol_mut(symbol)?;
+        if qty_lots <= 0 || price_ticks <= 0 || sym.book.crosses(side, price_ticks) {
+            return None;
+        }
+        let slot = sym.book.add(side, price_ticks, qty_lots, Owner::Background);
+        self.market.touch(symbol);
+        Some(slot)
     }
 
     /// Returns the number of agent orders resting or in flight.
@@ -190,7 +211,7 @@ impl SimVenue {
             .map_or((0.0, 0.0, String::new()), |i| {
                 (i.price(price_ticks), i.qty(qty_lots), i.quote.clone())
             });
-        let exec_id = format!("E-{}", self.next_exec_id);
+        let exec_id = format!("E-{}-{}", self.id_tag, self.next_exec_id);
         self.next_exec_id += 1;
         Fill {
             key,
@@ -357,7 +378,7 @@ impl Venue for SimVenue {
             return Err(VenueError::rejected(RejectCode::UnknownSymbol, "unknown symbol id"));
         }
         self.catch_up(now_ns, sink);
-        let venue_order_id = format!("S-{}", self.next_venue_id);
+        let venue_order_id = format!("S-{}-{}", self.id_tag, self.next_venue_id);
         self.next_venue_id += 1;
         let delay = self.latency.order_entry_ns();
         if delay <= 0 {
