@@ -34,9 +34,11 @@ fn start_server() -> Server {
     let flag = Arc::clone(&shutdown);
     let (tx, rx) = mpsc::channel();
     let handle = thread::spawn(move || {
-        let mut config = Config::default();
-        config.cmd_endpoint = "tcp://127.0.0.1:*".into();
-        config.md_endpoint = "tcp://127.0.0.1:*".into();
+        let mut config = Config {
+            cmd_endpoint: "tcp://127.0.0.1:*".into(),
+            md_endpoint: "tcp://127.0.0.1:*".into(),
+            ..Config::default()
+        };
         config.risk.max_orders_per_sec_strategy = 1_000_000;
         config.risk.max_orders_per_sec_total = 1_000_000;
         let clock = WallClock::new();
@@ -139,7 +141,7 @@ fn random_frame(rng: &mut StdRng, templates: &[Value]) -> Vec<u8> {
         17 => format!("{}{}", "[".repeat(5_000), "]".repeat(5_000)).into_bytes(),
         18 => br#"{"v":1,"type":"Hello","req_id":1,"client":"\ud800"}"#.to_vec(),
         19 => b"null".to_vec(),
-        20 => format!("{{\"v\":1,\"type\":\"NewOrder\",\"req_id\":1,\"qty\":1e999}}").into_bytes(),
+        20 => br#"{"v":1,"type":"NewOrder","req_id":1,"qty":1e999}"#.to_vec(),
         _ => {
             let pick = rng.gen_range(0..templates.len());
             mutate(rng, &templates[pick])
