@@ -73,12 +73,10 @@ def test_radar_scores_switches_into_crash_or_volatile_above_calm(
     print(
         f"\nradar on sim ({MINUTES} min, seed {SEED}, {len(switches)} switches into crash/volatile)"
     )
-    print(
-        "  per bar:  ", {k: round(v, 4) if isinstance(v, float) else v for k, v in per_bar.items()}
-    )
+    print("  per bar:  ", {k: f"{v:.4g}" for k, v in per_bar.items()})
     print(
         "  per event:",
-        {k: round(v, 4) if isinstance(v, float) else v for k, v in per_event.items()},
+        {k: f"{v:.4g}" for k, v in per_event.items()},
     )
     print(
         f"  regime_change_detected: {flags[near].mean():.1%} of bars near switches, {flags[calm].mean():.1%} of calm bars"
