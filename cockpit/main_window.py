@@ -14,10 +14,11 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenuBar,
     QMessageBox,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -90,19 +91,28 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Trading controls")
-        bar.setObjectName("toolbar.trading")
-        bar.setMovable(False)
-        bar.setFloatable(False)
-        bar.toggleViewAction().setEnabled(False)  # the kill switch is never hidden
+        """Menu bar and, under it, the trading strip (symbol, kill switch) across the window.
+
+        The strip is the main window's menu widget, not a QToolBar: a toolbar can be
+        hidden or overflow into its extension menu, and the kill switch must not.
+        """
+        self.menu_bar = QMenuBar()
+        strip = QWidget()
+        strip_layout = QHBoxLayout(strip)
+        strip_layout.setContentsMargins(6, 0, 6, 0)
         self.symbol_box = QComboBox()
         self.symbol_box.addItems(list(self._config.universe.symbols))
         self.symbol_box.setMinimumWidth(120)
-        bar.addWidget(QLabel("  Symbol "))
-        bar.addWidget(self.symbol_box)
-        bar.addSeparator()
-        bar.addWidget(self.kill_bar)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        strip_layout.addWidget(QLabel("Symbol"))
+        strip_layout.addWidget(self.symbol_box)
+        strip_layout.addWidget(self.kill_bar, 1)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(0)
+        top_layout.addWidget(self.menu_bar)
+        top_layout.addWidget(strip)
+        self.setMenuWidget(top)
         self.kill_action = QAction("Kill switch", self)
         self.kill_action.setShortcut(QKeySequence(KILL_SHORTCUT))
         self.kill_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -139,13 +149,13 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState(LAYOUT_VERSION)
 
     def _build_menus(self) -> None:
-        view = self.menuBar().addMenu("&View")
+        view = self.menu_bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         reset = view.addAction("Reset layout")
         reset.triggered.connect(self.reset_layout)
-        trading = self.menuBar().addMenu("&Trading")
+        trading = self.menu_bar.addMenu("&Trading")
         trading.addAction(self.kill_action)
         trading.addAction("Cancel all orders", self.facade.cancel_all)
         trading.addAction("Resume trading…", self._ask_resume)

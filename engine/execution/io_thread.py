@@ -62,7 +62,7 @@ class LinkIo(threading.Thread):
         self._outbox: queue.SimpleQueue[tuple[bytes, NewOrder | None]] = queue.SimpleQueue()
         self._wake_endpoint = f"inproc://link-wake-{id(self)}"
         self._bound = threading.Event()
-        self._stop = False
+        self._stopping = False
         self._wake_lock = threading.Lock()
         self._wake_sock: zmq.Socket[Any] | None = None
         self._hb_sent: dict[int, int] = {}
@@ -88,15 +88,17 @@ class LinkIo(threading.Thread):
     def send(self, frame: bytes, intent: NewOrder | None = None) -> None:
         """Queue a frame for sending (an order's intent is journaled first, on the I/O thread)."""
         self._outbox.put((frame, intent))
-        with self._wake_lock:
+        self._wake()
+
+    def _wake(self) -> None:
+        # A full wake queue already guarantees a wake-up; the frame itself is in the outbox.
+        with self._wake_lock, contextlib.suppress(zmq.Again):
             if self._wake_sock is not None:
                 self._wake_sock.send(b"", zmq.NOBLOCK)
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop = True
-        with self._wake_lock:
-            if self._wake_sock is not None:
-                self._wake_sock.send(b"", zmq.NOBLOCK)
+        self._stopping = True
+        self._wake()
         self.join(timeout)
         with self._wake_lock:
             if self._wake_sock is not None:
@@ -125,7 +127,7 @@ class LinkIo(threading.Thread):
         poller.register(wake, zmq.POLLIN)
         next_hb = time.monotonic_ns()
         try:
-            while not self._stop:
+            while not self._stopping:
                 now = time.monotonic_ns()
                 if now >= next_hb:
                     self._send_heartbeat(dealer, now)

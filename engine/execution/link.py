@@ -99,7 +99,7 @@ class CerebellumLink:
             on_frames=self._on_frames,
             on_market_data=self._on_market_data,
             heartbeat_interval_s=self._cfg.heartbeat_interval_ms / 1e3,
-            loop_age_ms=self._loop_age_ms,
+            loop_age_ms=lambda: self._loop_age_ms(),
             intent_writer=self._journal.intent_writer() if self._journal else None,
             req_ids=self._req_ids,
         )
@@ -413,7 +413,7 @@ class CerebellumLink:
                 self._adopt_welcome(welcome)
             await self._reconcile(why)
         except (TimeoutError, LinkDown, OrderRejected) as exc:
-            log.warning("reconcile failed (%s); will retry", exc)
+            log.warning("reconcile failed (%r); will retry", exc)
             self._set_status(LinkStatus.SILENT, f"reconcile failed: {exc}")
 
     async def _reconcile(self, why: str) -> None:
@@ -438,10 +438,10 @@ class CerebellumLink:
         silence_ns = self._cfg.silence_timeout_ms * 1_000_000
         backoff = self._cfg.reconnect_backoff_s
         last_state_publish = 0.0
-        while True:
+        while not self._stopped:
             await asyncio.sleep(0.1)
             io = self._io
-            if io is None:
+            if io is None or self._stopped:
                 continue
             if io.errors:
                 raise RuntimeError(f"link I/O thread died: {io.errors[-1]}")

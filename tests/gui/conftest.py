@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
 import qasync  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
@@ -41,7 +42,9 @@ class Cockpit:
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
         return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
 
-    def wait(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> float:
+    def wait(
+        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+    ) -> float:
         async def poll() -> float:
             t0 = self.loop.time()
             while not predicate():
@@ -57,11 +60,15 @@ class Cockpit:
         self.run(self.engine.stop())
 
 
-def open_cockpit(qapp: QApplication, tmp_path: Path, binary: Path, loop: qasync.QEventLoop) -> Cockpit:
+def open_cockpit(
+    qapp: QApplication, tmp_path: Path, binary: Path, loop: qasync.QEventLoop
+) -> Cockpit:
     config = engine_config(tmp_path, binary)
     engine = build_engine(config)
     settings_path = tmp_path / "cockpit.ini"
-    window = MainWindow(engine, config, settings=QSettings(str(settings_path), QSettings.Format.IniFormat))
+    window = MainWindow(
+        engine, config, settings=QSettings(str(settings_path), QSettings.Format.IniFormat)
+    )
     window.confirm = lambda _title, _text: True  # type: ignore[method-assign]
     window.show()
     cockpit = Cockpit(window, engine, config, loop, settings_path)
@@ -79,7 +86,9 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 @pytest.fixture
-def cockpit(qapp: QApplication, qloop: qasync.QEventLoop, tmp_path: Path, cerebellum_binary: Path) -> Iterator[Cockpit]:
+def cockpit(
+    qapp: QApplication, qloop: qasync.QEventLoop, tmp_path: Path, cerebellum_binary: Path
+) -> Iterator[Cockpit]:
     c = open_cockpit(qapp, tmp_path, cerebellum_binary, qloop)
     yield c
     if c.window.isVisible():

@@ -27,14 +27,20 @@ def test_window_opens_on_the_sim_venue_in_paper_mode(cockpit: Cockpit) -> None:
     assert cockpit.engine.link.status is LinkStatus.CONNECTED
     assert "PAPER" in w.windowTitle()
     assert "PAPER" in w.status.mode.text()
-    assert [w.symbol_box.itemText(i) for i in range(w.symbol_box.count())] == list(cockpit.config.universe.symbols)
-    assert all(d.isVisible() for d in w.docks.values() if not d.isFloating() and d.widget().isVisible())
+    assert [w.symbol_box.itemText(i) for i in range(w.symbol_box.count())] == list(
+        cockpit.config.universe.symbols
+    )
+    assert all(
+        d.isVisible() for d in w.docks.values() if not d.isFloating() and d.widget().isVisible()
+    )
     assert w.kill_bar.kill.isVisible()
 
 
 def test_heatmap_and_chart_receive_data_within_5_seconds(cockpit: Cockpit) -> None:
     w = cockpit.window
-    waited = cockpit.wait(lambda: w.heatmap.frames_drawn > 0 and w.chart.bars_drawn > 0, 5.0, "heatmap and chart data")
+    waited = cockpit.wait(
+        lambda: w.heatmap.frames_drawn > 0 and w.chart.bars_drawn > 0, 5.0, "heatmap and chart data"
+    )
     print(f"first heatmap frame and candle after {waited:.2f} s")
     cockpit.wait(lambda: w.heatmap.ring.count >= 10, 5.0)
     image = w.heatmap.ring.view()
@@ -81,7 +87,15 @@ def _build_exposure(c: Cockpit) -> None:
     cmds = c.engine.commands
     c.run(cmds.submit_order(symbol, Side.BUY, OrderType.MARKET, 0.02))
     for i in range(3):
-        c.run(cmds.submit_order(symbol, Side.SELL, OrderType.LIMIT, 0.01, round(round(mid * (1.004 + 0.001 * i) / tick) * tick, 8)))  # type: ignore[operator]
+        c.run(
+            cmds.submit_order(
+                symbol,
+                Side.SELL,
+                OrderType.LIMIT,
+                0.01,
+                round(round(mid * (1.004 + 0.001 * i) / tick) * tick, 8),
+            )
+        )  # type: ignore[operator]
     snap = c.run(cmds.snapshot())
     assert len(snap.open_orders) == 3
     assert not snap.is_flat
@@ -101,7 +115,9 @@ def _assert_halted_and_flat(c: Cockpit) -> None:
 def test_kill_switch_button_halts_cancels_and_flattens_within_1s(cockpit: Cockpit) -> None:
     _build_exposure(cockpit)
     QTest.mouseClick(cockpit.window.kill_bar.kill, Qt.MouseButton.LeftButton)
-    took = cockpit.wait(lambda: cockpit.window.last_kill_snapshot is not None, 1.0, "kill switch confirmation")
+    took = cockpit.wait(
+        lambda: cockpit.window.last_kill_snapshot is not None, 1.0, "kill switch confirmation"
+    )
     print(f"kill switch (button) confirmed by the core in {took * 1000:.0f} ms")
     _assert_halted_and_flat(cockpit)
     cockpit.window.kill_bar.resume.click()  # confirmation answered yes by the fixture
@@ -111,8 +127,14 @@ def test_kill_switch_button_halts_cancels_and_flattens_within_1s(cockpit: Cockpi
 
 def test_kill_switch_shortcut_does_the_same(cockpit: Cockpit) -> None:
     _build_exposure(cockpit)
-    QTest.keyClick(cockpit.window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    took = cockpit.wait(lambda: cockpit.window.last_kill_snapshot is not None, 1.0, "kill switch via shortcut")
+    QTest.keyClick(
+        cockpit.window,
+        Qt.Key.Key_K,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    took = cockpit.wait(
+        lambda: cockpit.window.last_kill_snapshot is not None, 1.0, "kill switch via shortcut"
+    )
     print(f"kill switch (Ctrl+Shift+K) confirmed by the core in {took * 1000:.0f} ms")
     _assert_halted_and_flat(cockpit)
 
@@ -126,10 +148,14 @@ def test_halted_state_survives_a_restart_of_the_app(
     first.close()
     second = open_cockpit(qapp, tmp_path, cerebellum_binary, qloop)
     try:
-        second.wait(lambda: second.window.kill_bar.banner.isVisible(), 2.0, "HALTED banner after restart")
+        second.wait(
+            lambda: second.window.kill_bar.banner.isVisible(), 2.0, "HALTED banner after restart"
+        )
         assert second.engine.risk.state is TradingState.HALTED
         # The new core was told as well (the risk manager re-applies the halt).
-        second.wait(lambda: second.engine.link.trading_state.global_state is TradingState.HALTED, 5.0)
+        second.wait(
+            lambda: second.engine.link.trading_state.global_state is TradingState.HALTED, 5.0
+        )
     finally:
         second.close()
 

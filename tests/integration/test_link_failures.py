@@ -20,11 +20,15 @@ SYMBOL = "ETH/USDT"
 async def test_deadman_switch_cancels_resting_orders_when_engine_freezes(
     tmp_path: Path, cerebellum_binary: Path
 ) -> None:
-    async with running_engine(tmp_path, cerebellum_binary, cerebellum={"deadman_timeout_ms": 800}) as engine:
+    async with running_engine(
+        tmp_path, cerebellum_binary, cerebellum={"deadman_timeout_ms": 800}
+    ) as engine:
         events: list[RiskEvent] = []
         updates: list[OrderUpdate] = []
         engine.bus.subscribe(topics.RISK_EVENT, lambda _t, e: events.append(e), direct=True)
-        engine.bus.subscribe(topics.all_of("exec.order"), lambda _t, u: updates.append(u), direct=True)
+        engine.bus.subscribe(
+            topics.all_of("exec.order"), lambda _t, u: updates.append(u), direct=True
+        )
         await wait_until(lambda: engine.risk.mid(SYMBOL)[0] is not None, 10)
         mid, _ = engine.risk.mid(SYMBOL)
         tick = engine.link.instruments[SYMBOL].tick_size
@@ -36,7 +40,11 @@ async def test_deadman_switch_cancels_resting_orders_when_engine_freezes(
         waited = await wait_until(
             lambda: any(e.kind is RiskEventKind.DEADMAN for e in events), 5, "a DEADMAN risk event"
         )
-        await wait_until(lambda: engine.link.orders.orders[ack.client_order_id or ""].status is OrderStatus.CANCELED)
+        await wait_until(
+            lambda: (
+                engine.link.orders.orders[ack.client_order_id or ""].status is OrderStatus.CANCELED
+            )
+        )
         cancel = [u for u in updates if u.status is OrderStatus.CANCELED][-1]
         print(f"dead-man fired {waited:.2f} s after the freeze; cancel reason {cancel.reason!r}")
         assert cancel.reason == "deadman"
@@ -63,7 +71,9 @@ async def test_killed_core_goes_fail_closed_then_restarts_and_reconciles(
         with pytest.raises(LinkDown):
             await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.1)
         assert any(e.kind is RiskEventKind.LINK_DOWN for e in events)
-        waited = await wait_until(lambda: engine.link.status is LinkStatus.CONNECTED, 20, "reconnect")
+        waited = await wait_until(
+            lambda: engine.link.status is LinkStatus.CONNECTED, 20, "reconnect"
+        )
         print(f"reconnected and reconciled {waited:.2f} s after fail-closed")
         assert engine.link.session_id != old_session
         assert engine.link.process.pid != old_pid

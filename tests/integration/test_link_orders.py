@@ -29,7 +29,9 @@ async def _mid(engine, symbol: str = SYMBOL) -> float:  # type: ignore[no-untype
     return mid
 
 
-async def test_market_order_fills_at_book_prices_with_taker_fee(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_market_order_fills_at_book_prices_with_taker_fee(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         assert engine.link.status is LinkStatus.CONNECTED
         assert engine.link.venue == "sim"
@@ -44,7 +46,9 @@ async def test_market_order_fills_at_book_prices_with_taker_fee(tmp_path: Path, 
         await wait_until(lambda: sum(f.qty for f in fills) >= 0.01 - 1e-12, 5, "the fill")
         vwap = sum(f.qty * f.price for f in fills) / sum(f.qty for f in fills)
         best_ask = book.best_ask
-        print(f"market buy 0.01 BTC: vwap {vwap:.2f}, best ask at send {best_ask:.2f}, fees {[f.fee for f in fills]}")
+        print(
+            f"market buy 0.01 BTC: vwap {vwap:.2f}, best ask at send {best_ask:.2f}, fees {[f.fee for f in fills]}"
+        )
         assert abs(vwap / best_ask - 1) < 0.002  # walked the book near the touch
         for f in fills:
             assert f.fee == pytest.approx(f.qty * f.price * 5.5e-4, rel=1e-6)
@@ -57,17 +61,23 @@ async def test_market_order_fills_at_book_prices_with_taker_fee(tmp_path: Path, 
         assert snap.net_position(SYMBOL) == pytest.approx(0.01)
 
 
-async def test_limit_order_rests_then_cancel_closes_it(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_limit_order_rests_then_cancel_closes_it(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         updates: list[OrderUpdate] = []
-        engine.bus.subscribe(topics.all_of("exec.order"), lambda _t, u: updates.append(u), direct=True)
+        engine.bus.subscribe(
+            topics.all_of("exec.order"), lambda _t, u: updates.append(u), direct=True
+        )
         mid = await _mid(engine)
         tick = engine.link.instruments[SYMBOL].tick_size
         price = _on_tick(mid * 0.995, tick)  # 50 bps below: rests
         ack = await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, price)
         cid = ack.client_order_id
         assert cid is not None
-        await wait_until(lambda: any(u.client_order_id == cid and u.status is OrderStatus.NEW for u in updates))
+        await wait_until(
+            lambda: any(u.client_order_id == cid and u.status is OrderStatus.NEW for u in updates)
+        )
         snap = await engine.commands.snapshot()
         assert [o.client_order_id for o in snap.open_orders] == [cid]
         assert snap.open_orders[0].price == pytest.approx(price)
@@ -79,11 +89,21 @@ async def test_limit_order_rests_then_cancel_closes_it(tmp_path: Path, cerebellu
         assert info.value.code in ("ORDER_CLOSED", "UNKNOWN_ORDER")
 
 
-async def test_duplicate_client_order_id_is_idempotent(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_duplicate_client_order_id_is_idempotent(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         mid = await _mid(engine)
         tick = engine.link.instruments[SYMBOL].tick_size
-        order = NewOrder("dup-0001", "manual", SYMBOL, Side.SELL, OrderType.LIMIT, 0.01, _on_tick(mid * 1.004, tick))
+        order = NewOrder(
+            "dup-0001",
+            "manual",
+            SYMBOL,
+            Side.SELL,
+            OrderType.LIMIT,
+            0.01,
+            _on_tick(mid * 1.004, tick),
+        )
         first = await engine.link.submit(order)
         second = await engine.link.submit(order)
         assert not first.duplicate
@@ -93,12 +113,18 @@ async def test_duplicate_client_order_id_is_idempotent(tmp_path: Path, cerebellu
         assert [o.client_order_id for o in snap.open_orders] == ["dup-0001"]
 
 
-async def test_invalid_orders_are_rejected_with_reasons(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_invalid_orders_are_rejected_with_reasons(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         mid = await _mid(engine)
         cases = {
-            "OFF_TICK": NewOrder("bad-1", "manual", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, mid * 0.999 + 0.013),
-            "UNKNOWN_SYMBOL": NewOrder("bad-2", "manual", "DOGE/USDT", Side.BUY, OrderType.MARKET, 1.0),
+            "OFF_TICK": NewOrder(
+                "bad-1", "manual", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, mid * 0.999 + 0.013
+            ),
+            "UNKNOWN_SYMBOL": NewOrder(
+                "bad-2", "manual", "DOGE/USDT", Side.BUY, OrderType.MARKET, 1.0
+            ),
             "INVALID_VALUE": NewOrder("bad-3", "manual", SYMBOL, Side.BUY, OrderType.MARKET, -1.0),
         }
         for code, order in cases.items():
@@ -109,13 +135,16 @@ async def test_invalid_orders_are_rejected_with_reasons(tmp_path: Path, cerebell
         assert engine.link.status is LinkStatus.CONNECTED
 
 
-async def test_kill_switch_cancels_flattens_and_refuses_until_resume(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_kill_switch_cancels_flattens_and_refuses_until_resume(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         mid = await _mid(engine)
         tick = engine.link.instruments[SYMBOL].tick_size
         await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.02)
         for i in range(3):
-            await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, _on_tick(mid * (0.995 - i * 0.001), tick))
+            px = _on_tick(mid * (0.995 - i * 0.001), tick)
+            await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px)
         before = await engine.commands.snapshot()
         assert len(before.open_orders) == 3
         assert before.net_position(SYMBOL) != 0
@@ -124,7 +153,9 @@ async def test_kill_switch_cancels_flattens_and_refuses_until_resume(tmp_path: P
         elapsed = asyncio.get_running_loop().time() - t0
         assert snap is not None
         after = await engine.commands.snapshot()
-        print(f"kill switch took {elapsed * 1000:.1f} ms; open orders {len(after.open_orders)}, positions {after.positions}")
+        print(
+            f"kill switch took {elapsed * 1000:.1f} ms; open orders {len(after.open_orders)}, positions {after.positions}"
+        )
         assert elapsed < 1.0
         assert after.open_orders == ()
         assert after.is_flat
@@ -132,36 +163,55 @@ async def test_kill_switch_cancels_flattens_and_refuses_until_resume(tmp_path: P
         with pytest.raises(RiskRejected, match="HALTED"):
             await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
         with pytest.raises(OrderRejected) as info:  # the core refuses too (last hop)
-            await engine.link.submit(NewOrder("after-kill", "manual", SYMBOL, Side.BUY, OrderType.MARKET, 0.01))
+            await engine.link.submit(
+                NewOrder("after-kill", "manual", SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
+            )
         assert info.value.code == "HALTED"
         await engine.commands.resume()
         await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
 
 
-async def test_kill_switch_scoped_to_a_strategy_leaves_others_trading(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_kill_switch_scoped_to_a_strategy_leaves_others_trading(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         mid = await _mid(engine)
         tick = engine.link.instruments[SYMBOL].tick_size
         px = _on_tick(mid * 0.995, tick)
-        await engine.link.submit(NewOrder("a-1", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px))
-        await engine.link.submit(NewOrder("b-1", "agent-b", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px))
-        await engine.link.kill_switch(KillSwitch(Scope.STRATEGY, "agent-a", TradingState.HALTED, "test"))
+        # Distinct prices: the core's duplicate guard would (rightly) refuse repeats.
+        await engine.link.submit(
+            NewOrder("a-1", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px)
+        )
+        await engine.link.submit(
+            NewOrder("b-1", "agent-b", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - tick)
+        )
+        await engine.link.kill_switch(
+            KillSwitch(Scope.STRATEGY, "agent-a", TradingState.HALTED, "test")
+        )
         snap = await engine.link.snapshot()
         assert [o.client_order_id for o in snap.open_orders] == ["b-1"]
         assert snap.trading_state.strategies.get("agent-a") is TradingState.HALTED
         with pytest.raises(OrderRejected, match="HALTED"):
-            await engine.link.submit(NewOrder("a-2", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px))
-        await engine.link.submit(NewOrder("b-2", "agent-b", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px))
+            await engine.link.submit(
+                NewOrder("a-2", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - 2 * tick)
+            )
+        await engine.link.submit(
+            NewOrder("b-2", "agent-b", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - 3 * tick)
+        )
         await engine.link.resume(Resume(Scope.STRATEGY, "agent-a"))
-        await engine.link.submit(NewOrder("a-3", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px))
+        await engine.link.submit(
+            NewOrder("a-3", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - 4 * tick)
+        )
 
 
-async def test_replayed_reports_are_applied_exactly_once(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_replayed_reports_are_applied_exactly_once(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         await _mid(engine)
-        for _ in range(3):
-            await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
-        await wait_until(lambda: engine.link.orders.position("manual", SYMBOL).qty >= 0.03 - 1e-12)
+        for qty in (0.01, 0.011, 0.009):
+            await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, qty)
+        await wait_until(lambda: engine.link.orders.position("manual", SYMBOL).qty >= 0.03 - 1e-9)
         last = engine.link.sequence.last_seq
         dups_before = engine.link.sequence.duplicates
         reply = await engine.link._request(lambda rid: protocol.encode_replay(rid, 1))
@@ -171,7 +221,9 @@ async def test_replayed_reports_are_applied_exactly_once(tmp_path: Path, cerebel
         assert engine.link.orders.position("manual", SYMBOL).qty == pytest.approx(0.03)
 
 
-async def test_order_intents_are_journaled_before_sending(tmp_path: Path, cerebellum_binary: Path) -> None:
+async def test_order_intents_are_journaled_before_sending(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
     from engine.journal.queries import JournalReader
 
     async with running_engine(tmp_path, cerebellum_binary) as engine:
