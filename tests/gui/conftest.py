@@ -14,16 +14,16 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
-import qasync  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
-from cockpit.app import create_qapp  # noqa: E402
-from cockpit.main_window import MainWindow  # noqa: E402
-from engine.assembly import build_engine  # noqa: E402
-from engine.config import CrucibleConfig  # noqa: E402
-from engine.kernel import CrucibleEngine  # noqa: E402
-from tests.kit.engine_harness import engine_config  # noqa: E402
+from cockpit.app import create_qapp
+from cockpit.main_window import MainWindow
+from engine.assembly import build_engine
+from engine.config import CrucibleConfig
+from engine.kernel import CrucibleEngine
+from tests.kit.engine_harness import engine_config
 
 
 @pytest.fixture(scope="session")

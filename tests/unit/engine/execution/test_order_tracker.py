@@ -7,9 +7,9 @@ import random
 import pytest
 
 from engine.execution.order_tracker import OrderTracker, apply_fill
-from engine.model.positions import Position
 from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
 from engine.model.events import Fill, OrderUpdate
+from engine.model.positions import Position
 
 
 def _update(
