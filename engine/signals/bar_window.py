@@ -6,7 +6,9 @@ from collections import deque
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
+from engine.core.errors import DataError
 from engine.model.market import Bar
 
 FloatArray = npt.NDArray[np.float64]
@@ -74,3 +76,25 @@ class AlignedCloses:
 
     def timestamps(self) -> list[int]:
         return list(self._times)
+
+
+def bars_from_closes(
+    closes: pd.DataFrame, symbols: tuple[str, ...], timeframe: str, before_ns: int
+) -> list[Bar]:
+    """Closed bars (close-only) from a (time x symbol) close frame, rows opening before ``before_ns``.
+
+    For warming the cross-asset signals from stored history; rows with a
+    missing or non-positive close for any of ``symbols`` are skipped.
+    """
+    missing = [s for s in symbols if s not in closes.columns]
+    if missing:
+        raise DataError(f"warm-up history lacks {missing}")
+    frame = closes[list(symbols)]
+    ts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    keep = (ts < before_ns) & np.isfinite(frame.to_numpy(dtype=np.float64)).all(axis=1)
+    keep &= (frame.to_numpy(dtype=np.float64) > 0).all(axis=1)
+    return [
+        Bar(s, timeframe, int(t), float(c), float(c), float(c), float(c), 0.0)
+        for t, row in zip(ts[keep], frame.to_numpy(dtype=np.float64)[keep], strict=True)
+        for s, c in zip(symbols, row, strict=True)
+    ]

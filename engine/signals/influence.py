@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from engine.config import CrucibleConfig
 from engine.core import topics
@@ -29,7 +30,7 @@ from engine.core.clock import Clock
 from engine.core.tasks import TaskSupervisor
 from engine.model.market import Bar
 from engine.signals.artifacts import ModelUnavailable, load_torch_artifact
-from engine.signals.bar_window import AlignedCloses
+from engine.signals.bar_window import AlignedCloses, bars_from_closes
 from engine.signals.emitter import SignalEmitter
 from engine.signals.lead_lag import GraphParams, build_graphs
 from engine.signals.worker import BatchWorker
@@ -149,8 +150,10 @@ class InfluenceMapper:
         executor: Executor | None = None,
     ) -> None:
         self._bus = bus
+        self._clock = clock
         self._supervisor = supervisor
         self._executor = executor
+        self._history: pd.DataFrame | None = None
         self._cfg = config.signals.influence
         self.model_dir = config.paths.resolve(self._cfg.model_dir)
         self.symbols = tuple(config.universe.symbols)
@@ -159,6 +162,14 @@ class InfluenceMapper:
         self._worker: BatchWorker[Bar, list[InfluenceReading]] | None = None
         self._subs: list[Subscription] = []
         self._started = False
+
+    def warm_start(self, closes: pd.DataFrame) -> None:
+        """Give recent history (index bar open time, one close column per symbol) to feed at start.
+
+        Only rows opening before the clock's now are used; live bars older than
+        the last history row are then ignored, so the history must be recent.
+        """
+        self._history = closes
 
     async def start(self) -> None:
         if self._started:
@@ -180,6 +191,12 @@ class InfluenceMapper:
             self._all_unavailable(f"influence unavailable: {exc}")
             return
         self.state = InfluenceState(predictor)
+        readings: list[InfluenceReading] = []
+        if self._history is not None:
+            bars = bars_from_closes(
+                self._history, predictor.symbols, self._cfg.timeframe, self._clock.timestamp_ns()
+            )
+            readings = await loop.run_in_executor(self._executor, self.state.on_bars, bars)
         self._worker = BatchWorker(
             "signals.influence",
             self.state.on_bars,
@@ -193,9 +210,12 @@ class InfluenceMapper:
                 self._bus.subscribe(topic, self._on_bar, name=f"influence:{s}", direct=True)
             )
         self._worker.start(self._supervisor)
-        self._all_unavailable(
-            f"warming up: needs {predictor.bars_needed} aligned {self._cfg.timeframe} bars of {', '.join(self.symbols)}"
-        )
+        if readings:
+            self._deliver(readings[-1:])
+        else:
+            self._all_unavailable(
+                f"warming up: needs {predictor.bars_needed} aligned {self._cfg.timeframe} bars of {', '.join(self.symbols)}"
+            )
 
     async def stop(self) -> None:
         for sub in self._subs:

@@ -7,6 +7,7 @@ an engine component) share ``tda.landscape_norms`` and the scorer in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from concurrent.futures import Executor
@@ -21,7 +22,7 @@ from engine.core.bus import EventBus, Subscription
 from engine.core.clock import Clock
 from engine.core.tasks import TaskSupervisor
 from engine.model.market import Bar
-from engine.signals.bar_window import AlignedCloses
+from engine.signals.bar_window import AlignedCloses, bars_from_closes
 from engine.signals.config import RadarConfig
 from engine.signals.emitter import SignalEmitter
 from engine.signals.regime_score import RegimeScorer, hysteresis, trailing_scores
@@ -138,7 +139,10 @@ class TopologicalRadar:
         executor: Executor | None = None,
     ) -> None:
         self._bus = bus
+        self._clock = clock
         self._supervisor = supervisor
+        self._executor = executor
+        self._history: pd.DataFrame | None = None
         self._cfg = config.signals.radar
         self.symbols = tuple(config.universe.symbols)
         self.state = RadarState(self.symbols, self._cfg)
@@ -152,19 +156,40 @@ class TopologicalRadar:
             f"{self._cfg.timeframe} bars of {', '.join(self.symbols)}"
         )
 
+    def warm_start(self, closes: pd.DataFrame) -> None:
+        """Give recent history (index bar open time, one close column per symbol) to feed at start.
+
+        Only rows opening before the clock's now are used; live bars older than
+        the last history row are then ignored, so the history must be recent.
+        """
+        self._history = closes
+
     async def start(self) -> None:
         if self._subs:
             return
         if len(self.symbols) < 2:
             self.emitter.unavailable("the radar needs at least two symbols in the universe")
             return
+        if self._history is not None:
+            await self._feed_history(self._history)
         for symbol in self.symbols:
             topic = topics.md_bar(symbol, self._cfg.timeframe)
             self._subs.append(
                 self._bus.subscribe(topic, self._on_bar, name=f"radar:{symbol}", direct=True)
             )
         self._worker.start(self._supervisor)
-        self.emitter.unavailable(self._warmup_reason)
+        if not self.emitter.available:
+            self.emitter.unavailable(self._warmup_reason)
+
+    async def _feed_history(self, closes: pd.DataFrame) -> None:
+        bars = bars_from_closes(
+            closes, self.symbols, self._cfg.timeframe, self._clock.timestamp_ns()
+        )
+        loop = asyncio.get_running_loop()
+        readings = await loop.run_in_executor(self._executor, self.state.on_bars, bars)
+        log.info("radar warmed up on %d rows of history", len(bars) // len(self.symbols))
+        if readings:
+            self._deliver(readings[-1:])
 
     async def stop(self) -> None:
         for sub in self._subs:

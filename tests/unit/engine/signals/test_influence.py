@@ -90,3 +90,19 @@ async def test_influence_component_without_model_says_so_once(
         assert len(got) == 1
         assert not got[0].available
         assert "no trained model" in got[0].reason
+
+
+async def test_influence_warm_start_publishes_at_once(
+    bus_kit: BusKit, trained: Path, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, signals={"influence": {"model_dir": str(trained)}})
+    closes = led_closes(100, "BTC/USDT", ["ETH/USDT", "SOL/USDT"], seed=6)
+    bus_kit.clock.set(int(closes.index[-1].value) + 60_000_000_000)
+    mapper = InfluenceMapper(bus_kit.bus, bus_kit.clock, config, bus_kit.supervisor)
+    mapper.warm_start(closes)
+    await mapper.start()
+    await mapper.stop()
+    for s in SYMBOLS:
+        got = bus_kit.recorder.of("influence", s)
+        assert len(got) == 1
+        assert got[0].available

@@ -94,3 +94,24 @@ async def test_radar_component_warms_up_once_then_publishes_batch_values(
     assert [u.flags["regime_change_detected"] for u in readings] == list(
         frame["regime_change_detected"]
     )
+
+
+async def test_radar_warm_start_from_history_then_live_bars_match_batch(
+    bus_kit: BusKit, tmp_path: Path
+) -> None:
+    closes = _closes()
+    config = make_config(tmp_path, signals={"radar": CFG.model_dump()})
+    bus_kit.clock.set(int(closes.index[100].value))
+    radar = TopologicalRadar(bus_kit.bus, bus_kit.clock, config, bus_kit.supervisor)
+    radar.warm_start(closes)  # rows from index 100 on are "in the future" and ignored
+    await radar.start()
+    for i in range(100, len(closes)):
+        for bar in _bars(closes, i):
+            bus_kit.bus.publish(topics.md_bar(bar.symbol, "1m"), bar)
+    await radar.idle()
+    await radar.stop()
+    got = bus_kit.recorder.of("radar")
+    assert all(u.available for u in got)
+    frame = radar_frame(closes, CFG)
+    assert len(got) == 1 + len(closes) - 100
+    np.testing.assert_allclose([u.values["score"] for u in got], frame["score"].iloc[99:])
