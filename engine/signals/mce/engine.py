@@ -13,6 +13,7 @@ as neutral (1.0), never as a zero signal.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import warnings
@@ -198,8 +199,6 @@ class MicroCausalityEngine:
         self._started = False
 
     async def start(self) -> None:
-        import asyncio
-
         if self._started:
             return
         self._started = True
