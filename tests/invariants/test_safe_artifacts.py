@@ -27,8 +27,18 @@ PICKLE_MODULES = ("pickle", "cPickle", "dill", "joblib", "cloudpickle", "shelve"
 NAMES = ("a", "b", "c")
 
 
+def _parse(path: Path) -> ast.Module:
+    source = path.read_text()
+    try:
+        return ast.parse(source, filename=str(path))
+    except SystemError:
+        # CPython 3.11 can report "AST constructor recursion depth mismatch" once after an
+        # unrelated failure left its recursion counter off (gh-106905); a second parse is clean.
+        return ast.parse(source, filename=str(path))
+
+
 def _calls_and_imports(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = _parse(path)
     found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -18,8 +18,18 @@ ENGINE = Path(__file__).resolve().parents[2] / "engine"
 DIRECT = {"Process", "Pool", "Queue", "SimpleQueue", "Pipe", "Manager"}
 
 
+def _parse(path: Path) -> ast.Module:
+    source = path.read_text()
+    try:
+        return ast.parse(source, filename=str(path))
+    except SystemError:
+        # CPython 3.11 can report "AST constructor recursion depth mismatch" once after an
+        # unrelated failure left its recursion counter off (gh-106905); a second parse is clean.
+        return ast.parse(source, filename=str(path))
+
+
 def _violations(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = _parse(path)
     out = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
