@@ -170,7 +170,9 @@ impl Default for RegimeParams {
         Self {
             vol_mult: 1.0,
             activity: 1.0,
-            drift_bps_per_min: 0.0,
+            // Offsets the expected loss of the crash regime so that prices do not
+            // decline systematically over long histories.
+            drift_bps_per_min: 0.07,
             mean_duration_min: 240.0,
             jump_rate_per_hour: 0.5,
             jump_size_bps: 8.0,
@@ -225,7 +227,7 @@ impl Default for RegimeSet {
                 mean_duration_min: 25.0,
                 jump_rate_per_hour: 20.0,
                 jump_size_bps: 22.0,
-                jump_down_prob: 0.6,
+                jump_down_prob: 0.55,
                 next: [0.3, 0.0, 0.7, 0.0],
             },
         }
