@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 import threading
 import traceback
 from types import TracebackType
 
 import qasync
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.assembly import build_engine
@@ -23,8 +25,17 @@ def _install_excepthooks() -> None:
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         log.error("unhandled exception in the cockpit:\n%s", text)
         app = QApplication.instance()
-        if app is not None and threading.current_thread() is threading.main_thread():
-            QMessageBox.critical(None, "Crucible error", f"{exc_type.__name__}: {exc}")
+        if (
+            isinstance(app, QApplication)
+            and not app.closingDown()
+            and threading.current_thread() is threading.main_thread()
+        ):
+            # Non-blocking: a nested modal loop inside an excepthook can deadlock shutdown.
+            box = QMessageBox(
+                QMessageBox.Icon.Critical, "Crucible error", f"{exc_type.__name__}: {exc}"
+            )
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_value is not None:
@@ -67,7 +78,11 @@ async def _run(config: CrucibleConfig) -> int:
         log.exception("engine failed to start")
         QMessageBox.critical(window, "Crucible", f"The engine failed to start:\n{exc}")
         window.close()
+        await engine.stop()
         return 1
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, window.close)
     await closed.wait()
     await engine.stop()
     return 0
@@ -75,5 +90,7 @@ async def _run(config: CrucibleConfig) -> int:
 
 def run_cockpit(config: CrucibleConfig) -> int:
     """Open the cockpit window on a running engine; returns when the window closes."""
-    create_qapp()
+    app = create_qapp()
+    # The loop must outlive the window: closing it stops the engine first, then returns.
+    app.setQuitOnLastWindowClosed(False)
     return int(qasync.run(_run(config)))

@@ -126,8 +126,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        left, right, bottom = (
-            Qt.DockWidgetArea.LeftDockWidgetArea,
+        right, bottom = (
             Qt.DockWidgetArea.RightDockWidgetArea,
             Qt.DockWidgetArea.BottomDockWidgetArea,
         )
@@ -138,14 +137,20 @@ class MainWindow(QMainWindow):
         pl.addWidget(self.risk_label)
         pl.addWidget(self.positions_view)
         self.docks = {
-            "chart": self._dock("Price (1m)", "chart", self.chart, left),
             "ticket": self._dock("Order ticket", "ticket", self.ticket, right),
             "positions": self._dock("Positions & risk", "positions", positions, right),
+            "chart": self._dock("Price (1m)", "chart", self.chart, bottom),
             "blotter": self._dock("Orders & fills", "blotter", self.blotter, bottom),
             "log": self._dock("Log", "log", self.log_view, bottom),
         }
+        self.splitDockWidget(self.docks["chart"], self.docks["blotter"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.docks["blotter"], self.docks["log"])
         self.docks["blotter"].raise_()
+        self.resizeDocks(
+            [self.docks["chart"], self.docks["blotter"]], [900, 700], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.docks["chart"]], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["ticket"]], [380], Qt.Orientation.Horizontal)
         self._default_state = self.saveState(LAYOUT_VERSION)
 
     def _build_menus(self) -> None:
@@ -188,6 +193,9 @@ class MainWindow(QMainWindow):
         state = self._settings.value("state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        else:
+            screen = self.screen().availableGeometry()
+            self.setGeometry(screen)
         if isinstance(state, QByteArray):
             self.restoreState(state, LAYOUT_VERSION)
 

@@ -64,9 +64,14 @@ class BookHeatmap(pg.PlotWidget):
             values=(0, 1), colorMap=cmap, interactive=False, width=12, label="log(1 + resting size)"
         )
         self.colorbar.setImageItem(self.image, insert_in=self.getPlotItem())
-        self.bid_curve = self.plot(pen=pg.mkPen(theme.BID, width=1.5))
-        self.ask_curve = self.plot(pen=pg.mkPen(theme.ASK, width=1.5))
+        self.bid_curve = self.plot(pen=pg.mkPen(theme.BID, width=2))
+        self.ask_curve = self.plot(pen=pg.mkPen(theme.ASK, width=2))
+        self.bid_curve.setZValue(10)
+        self.ask_curve.setZValue(10)
         self.trade_dots = pg.ScatterPlotItem(pen=None)
+        self._buy_brush = pg.mkBrush(38, 166, 154, 150)
+        self._sell_brush = pg.mkBrush(239, 83, 80, 150)
+        self._dot_pen = pg.mkPen(255, 255, 255, 90, width=0.5)
         self.addItem(self.trade_dots)
         self.setXRange(0, columns, padding=0)
 
@@ -148,9 +153,15 @@ class BookHeatmap(pg.PlotWidget):
             return
         arr = np.asarray([(c, p, q) for c, p, q, _ in visible], dtype=np.float64)
         buys = np.fromiter((b for *_, b in visible), dtype=bool, count=len(visible))
-        sizes = 4.0 + 10.0 * np.sqrt(arr[:, 2] / max(arr[:, 2].max(), 1e-12))
-        brushes = np.where(buys, pg.mkBrush(theme.BID), pg.mkBrush(theme.ASK))
-        self.trade_dots.setData(arr[:, 0] - first_col, arr[:, 1], size=sizes, brush=list(brushes))
+        sizes = 3.0 + 9.0 * np.sqrt(arr[:, 2] / max(float(np.percentile(arr[:, 2], 99)), 1e-12))
+        brushes = np.where(buys, self._buy_brush, self._sell_brush)
+        self.trade_dots.setData(
+            arr[:, 0] - first_col,
+            arr[:, 1],
+            size=np.minimum(sizes, 16.0),
+            brush=list(brushes),
+            pen=self._dot_pen,
+        )
 
     def _follow_mid(self) -> None:
         bid, ask = self.bid_line.view()[-1], self.ask_line.view()[-1]

@@ -39,6 +39,7 @@ class CandlestickItem(pg.GraphicsObject):
             painter.drawRect(QRectF(t - w, o, 2 * w, c - o))
         painter.end()
         self.prepareGeometryChange()
+        self.informViewBoundsChanged()  # lets the ViewBox auto-range to the new candles
         self.update()
 
     def paint(self, painter: QPainter, *_args: object) -> None:
@@ -51,9 +52,10 @@ class CandlestickItem(pg.GraphicsObject):
 class PriceChart(pg.GraphicsLayoutWidget):
     """Candles (top) and volume (bottom) for one symbol, with a crosshair readout."""
 
-    def __init__(self, max_bars: int = 240) -> None:
+    def __init__(self, max_bars: int = 240, window_bars: int = 60) -> None:
         super().__init__()
         self.max_bars = max_bars
+        self.window_bars = window_bars
         self.symbol: str | None = None
         self._builder: BarBuilder | None = None
         self._closed: list[Bar] = []
@@ -115,6 +117,13 @@ class PriceChart(pg.GraphicsLayoutWidget):
         ohlc = np.array([(b.open, b.high, b.low, b.close) for b in bars])
         self.candles.set_bars(np.column_stack((t, ohlc)))
         self.volume.setOpts(x=t, height=[b.volume for b in bars], width=_BAR_S * 0.7)
+        # Follow the latest bar with a fixed time window; prices auto-range within it.
+        right = t[-1] + 2 * _BAR_S
+        self.price_plot.setXRange(right - self.window_bars * _BAR_S, right, padding=0)
+        self.price_plot.enableAutoRange(axis="y")
+        self.price_plot.setAutoVisible(y=True)
+        self.volume_plot.enableAutoRange(axis="y")
+        self.volume_plot.setAutoVisible(y=True)
         self.bars_drawn += 1
 
     def _on_mouse(self, event: tuple[QPointF]) -> None:

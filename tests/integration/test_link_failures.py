@@ -34,6 +34,9 @@ async def test_deadman_switch_cancels_resting_orders_when_engine_freezes(
         tick = engine.link.instruments[SYMBOL].tick_size
         price = round(round(mid * 0.99 / tick) * tick, 8)  # type: ignore[operator]
         ack = await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.LIMIT, 0.1, price)
+        io = engine.link._io
+        assert io is not None
+        await wait_until(lambda: io.last_heartbeat_reply_ns > 0, 5, "a first heartbeat (arms the switch)")
         # Simulate a frozen engine loop: the I/O thread keeps heartbeating, but with a huge
         # loop age, which the core must treat as no heartbeat at all.
         engine.link._loop_age_ms = lambda: 60_000.0
