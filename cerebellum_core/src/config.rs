@@ -641,6 +641,9 @@ impl Config {
                     return bad(p(f), "must be finite and >= 0".into());
                 }
             }
+            if s.lag_s > 3600.0 || s.lag_smoothing_s > 3600.0 {
+                return bad(p("lag_s"), "lag_s and lag_smoothing_s must be at most 3600".into());
+            }
             if !(0.0..=1.0).contains(&s.instant_share) {
                 return bad(p("instant_share"), "must be within 0..=1".into());
             }
