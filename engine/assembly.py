@@ -6,27 +6,61 @@ from engine.api import EngineCommands
 from engine.config import CrucibleConfig
 from engine.core.clock import Clock
 from engine.execution.link import CerebellumLink
+from engine.forge.supervisor import ForgeSupervisor
 from engine.kernel import CrucibleEngine
+from engine.marketdata.bar_aggregator import BarAggregator
+from engine.marketdata.feed import MarketDataFeed
+from engine.marketdata.l2_collector import L2Collector
+from engine.marketdata.router import MarketDataRouter
+from engine.marketdata.source import make_source
 from engine.risk.manager import RiskManager
+from engine.signals.influence import InfluenceMapper
+from engine.signals.mce.engine import MicroCausalityEngine
+from engine.signals.radar import TopologicalRadar
 
 
 def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> CrucibleEngine:
     """Create the engine with every component the configuration asks for.
 
-    Start order: the link to Cerebellum (market data and orders), then the
-    risk manager (restores a persisted halt and re-applies it to the core).
+    Start order (stop runs in reverse):
+
+    1. the link to Cerebellum: orders, reports, and the venue's market data
+       (through the market-data router's integrity guards);
+    2. the risk manager (restores a persisted halt and re-applies it to the core);
+    3. a market-data feed when ``data.source`` is ccxt or replay;
+    4. bars from trades (1m, resampled 15m/1h), the L2 collector when enabled;
+    5. the signals (radar, influence, MCE), each off the event loop;
+    6. the forge supervisor (worker processes only when a task is submitted).
     """
     engine = CrucibleEngine(config, clock=clock)
+    bus, clk, sup = engine.bus, engine.clock, engine.supervisor
+    router = MarketDataRouter(bus, clk, config.data)
     link = CerebellumLink(
         config,
-        engine.bus,
-        engine.clock,
-        engine.supervisor,
+        bus,
+        clk,
+        sup,
         engine.journal,
         loop_age_ms=lambda: engine.loop_age_ms,
+        market_data=router,
     )
-    risk = RiskManager(config, engine.bus, engine.clock, engine.supervisor, engine.journal, link)
+    risk = RiskManager(config, bus, clk, sup, engine.journal, link)
     engine.add_component(link)
     engine.add_component(risk)
+    source = make_source(config, clk)
+    if source is not None:
+        engine.add_component(MarketDataFeed(bus, clk, config.data, sup, source))
+    engine.add_component(BarAggregator(bus, clk, config.data, sup))
+    if config.data.l2.enabled:
+        l2_root = config.paths.resolve(config.paths.data_dir) / "l2"
+        engine.add_component(L2Collector(bus, clk, config.data.l2, sup, l2_root))
+    signals = config.signals
+    if signals.radar.enabled:
+        engine.add_component(TopologicalRadar(bus, clk, config, sup, engine.cpu_pool))
+    if signals.influence.enabled:
+        engine.add_component(InfluenceMapper(bus, clk, config, sup, engine.cpu_pool))
+    if signals.mce.enabled:
+        engine.add_component(MicroCausalityEngine(bus, clk, config, sup, engine.cpu_pool))
+    engine.add_component(ForgeSupervisor(bus, clk, config, sup, journal=engine.journal))
     engine.attach(link, risk, EngineCommands(link, risk, config.universe.symbols))
     return engine

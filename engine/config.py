@@ -125,9 +125,13 @@ class JournalConfig(FrozenModel):
 
 
 class PathsConfig(FrozenModel):
-    """Where Crucible keeps its files. Relative paths are resolved against ``root``."""
+    """Where Crucible keeps its files. Relative paths are resolved against ``root``.
 
-    root: Path = Path(".")
+    ``root`` defaults to the checkout Crucible runs from, so the journal, the data
+    store and the trained models are the same wherever the command is started.
+    """
+
+    root: Path = REPO_ROOT
     var_dir: Path = Path("var")
     journal: Path = Path("var/journal.sqlite")
     data_dir: Path = Path("var/data")
@@ -222,15 +226,15 @@ def load_config(
 ) -> CrucibleConfig:
     """Load the default configuration, overlaid with ``path`` if given.
 
-    ``paths.root`` defaults to the current directory (or ``root``), so relative
-    paths in the file resolve against where Crucible is run from.
+    ``paths.root`` defaults to the repository (or ``root``); relative paths in the
+    file resolve against it.
     """
     data = _read_toml(DEFAULT_CONFIG_PATH)
     user_path = Path(path) if path is not None else None
     if user_path is not None:
         data = _deep_merge(data, _read_toml(user_path))
     paths = dict(data.get("paths", {}))
-    paths.setdefault("root", str(root or Path.cwd()))
+    paths.setdefault("root", str(root or REPO_ROOT))
     data["paths"] = paths
     return config_from_dict(data, user_path)
 
@@ -239,6 +243,6 @@ def config_with_overrides(overrides: dict[str, Any], *, root: Path | None = None
     """The default configuration with ``overrides`` deep-merged over it (tests, benchmarks)."""
     data = _deep_merge(_read_toml(DEFAULT_CONFIG_PATH), overrides)
     paths = dict(data.get("paths", {}))
-    paths.setdefault("root", str(root or Path.cwd()))
+    paths.setdefault("root", str(root or REPO_ROOT))
     data["paths"] = paths
     return config_from_dict(data)

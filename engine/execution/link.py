@@ -31,6 +31,7 @@ from engine.execution.order_tracker import OrderTracker
 from engine.execution.process import CoreProcess
 from engine.execution.sequencing import SequenceTracker
 from engine.journal import Journal
+from engine.marketdata.router import MarketDataRouter
 from engine.model.commands import Cancel, CancelAll, Flatten, KillSwitch, NewOrder, Resume
 from engine.model.enums import LinkStatus, OrderStatus, RiskEventKind
 from engine.model.events import Fill, LinkState, OrderUpdate, RiskEvent
@@ -40,7 +41,6 @@ from engine.model.orders import OrderView
 log = logging.getLogger(__name__)
 
 StrategyCallback = Callable[[OrderUpdate, Fill | None], None]
-MarketDataHook = Callable[[list[BookSnapshot | Trade]], None]
 
 
 class CerebellumLink:
@@ -56,6 +56,7 @@ class CerebellumLink:
         supervisor: TaskSupervisor,
         journal: Journal | None = None,
         loop_age_ms: Callable[[], float] | None = None,
+        market_data: MarketDataRouter | None = None,
     ) -> None:
         self._config = config
         self._cfg = config.cerebellum
@@ -64,13 +65,13 @@ class CerebellumLink:
         self._supervisor = supervisor
         self._journal = journal
         self._loop_age_ms = loop_age_ms or (lambda: 0.0)
+        self.market_data = market_data or MarketDataRouter(bus, clock, config.data)
         self.process: CoreProcess | None = None
         self._ctx: zmq.Context[Any] | None = None
         self._io: LinkIo | None = None
         self._req_ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._callbacks: dict[str, StrategyCallback] = {}
-        self._md_hooks: list[MarketDataHook] = []
         self.orders = OrderTracker()
         self.sequence: SequenceTracker[OrderUpdate | RiskEvent] = SequenceTracker()
         self.status = LinkStatus.DISCONNECTED
@@ -107,6 +108,7 @@ class CerebellumLink:
         self._set_status(LinkStatus.CONNECTING, "saying hello")
         await self._handshake()
         self._supervisor.spawn("link:monitor", self._monitor())
+        self._supervisor.spawn("link:book-age", self.market_data.watch_age())
 
     async def stop(self) -> None:
         if self._stopped:
@@ -160,10 +162,6 @@ class CerebellumLink:
 
     def unregister_strategy(self, strategy_id: str) -> None:
         self._callbacks.pop(strategy_id, None)
-
-    def add_market_data_hook(self, hook: MarketDataHook) -> None:
-        """Called with each decoded market-data batch before it is published."""
-        self._md_hooks.append(hook)
 
     # -- commands -----------------------------------------------------------------
     async def submit(self, order: NewOrder) -> protocol.Ack:
@@ -365,14 +363,9 @@ class CerebellumLink:
 
     def _on_market_data(self, batch: list[BookSnapshot | Trade]) -> None:
         self.md_count += len(batch)
-        for hook in self._md_hooks:
-            hook(batch)
-        publish = self._bus.publish
+        handle = self.market_data.handle
         for msg in batch:
-            if isinstance(msg, BookSnapshot):
-                publish(topics.md_book(msg.symbol), msg)
-            else:
-                publish(topics.md_trade(msg.symbol), msg)
+            handle(msg)
 
     # -- handshake, reconcile, monitor -------------------------------------------------
     async def _handshake(self) -> None:
@@ -465,6 +458,7 @@ class CerebellumLink:
     def _go_silent(self) -> None:
         msg = f"no answer from cerebellum_core for > {self._cfg.silence_timeout_ms} ms: fail-closed"
         self._set_status(LinkStatus.SILENT, msg)
+        self.market_data.mark_all_stale("executor silent")
         event = RiskEvent(RiskEventKind.LINK_DOWN, msg, self._clock.timestamp_ns())
         if self._journal is not None:
             self._journal.record_risk_event(event)

@@ -15,8 +15,10 @@ from tests.kit.procs import children_of, wait_gone
 
 def test_headless_run_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONASYNCIODEBUG="0", PYTHONUNBUFFERED="1")
+    config = tmp_path / "crucible.toml"
+    config.write_text(f'[paths]\nroot = "{tmp_path}"\n')
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit", "run", "--headless"],
+        [sys.executable, "-m", "cockpit", "--config", str(config), "run", "--headless"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
