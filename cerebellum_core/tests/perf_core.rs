@@ -93,7 +93,7 @@ fn test_order_round_trip_over_zeromq_is_well_under_a_millisecond() {
     socket.set_rcvtimeo(5_000).unwrap();
     socket.set_linger(0).unwrap();
     socket.connect(&endpoint).unwrap();
-    let mut ask = |body: &[u8]| -> serde_json::Value {
+    let ask = |body: &[u8]| -> serde_json::Value {
         socket.send(body, 0).unwrap();
         serde_json::from_slice(&socket.recv_bytes(0).unwrap()).unwrap()
     };
