@@ -23,6 +23,9 @@ use cerebellum_core::{
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// Longest `tape` / `bench-sim` run (about 3 years of simulated time).
+const MAX_SECONDS: f64 = 1e8;
+
 #[derive(Parser, Debug)]
 #[command(name = "cerebellum_core", version, about = "Crucible's executor: order state, risk, simulated venue")]
 struct Cli {
@@ -252,8 +255,8 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Tape { seed, seconds, mode, config } => {
             let mut config = load_config(config.as_ref())?;
             config.sim.seed = seed;
-            if !(seconds.is_finite() && seconds > 0.0) {
-                bail!("--seconds must be positive");
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
+                bail!("--seconds must be within (0, {MAX_SECONDS}]");
             }
             let summary = run_tape(&config.sim, config.sim_instruments()?, seconds, mode == ModeArg::Realtime);
             println!("{}", serde_json::to_string(&summary)?);
@@ -265,8 +268,8 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(s) = symbols {
                 filter_symbols(&mut config, &s)?;
             }
-            if !(seconds.is_finite() && seconds > 0.0) {
-                bail!("--seconds must be positive");
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
+                bail!("--seconds must be within (0, {MAX_SECONDS}]");
             }
             let summary = run_bench(&config.sim, config.sim_instruments()?, seconds);
             println!("{}", serde_json::to_string(&summary)?);

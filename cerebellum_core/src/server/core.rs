@@ -923,7 +923,19 @@ impl Core {
         }
         let Some(order) = self.registry.get_mut(key) else { return };
         if let Err(e) = order.apply_fill(fill.price_ticks, fill.qty_lots, fill.fee, fill.ts_event) {
-            tracing::error!(key, exec_id = %fill.exec_id, error = %e, "fill refused by the order state machine");
+            // The money moved anyway (e.g. a venue reporting a fill after the cancel):
+            // book it to the order's strategy as an unsolicited fill rather than lose it.
+            tracing::error!(key, exec_id = %fill.exec_id, error = %e, "fill refused by the order state machine; booked as unsolicited");
+            order.exec_ids.push(fill.exec_id.clone());
+            let late = crate::venue::UnsolicitedFill {
+                client_order_id: format!("{}-late", order.client_order_id),
+                venue_order_id: order.venue_order_id.clone(),
+                symbol: order.symbol,
+                side: order.side,
+                fill,
+            };
+            let strategy = order.strategy_id.clone();
+            self.book_unsolicited(late, &strategy, now);
             return;
         }
         order.exec_ids.push(fill.exec_id.clone());
@@ -974,6 +986,10 @@ impl Core {
     }
 
     fn on_unsolicited(&mut self, u: crate::venue::UnsolicitedFill, now: i64) {
+        self.book_unsolicited(u, "venue", now);
+    }
+
+    fn book_unsolicited(&mut self, u: crate::venue::UnsolicitedFill, strategy: &str, now: i64) {
         let s = usize::from(u.symbol);
         let Some(inst) = self.instruments.get(s) else { return };
         let (price, qty) = (inst.price(u.fill.price_ticks), inst.qty(u.fill.qty_lots));
@@ -982,7 +998,7 @@ impl Core {
             key,
             client_order_id: u.client_order_id.clone(),
             venue_order_id: u.venue_order_id.clone(),
-            strategy_id: "venue".to_owned(),
+            strategy_id: strategy.to_owned(),
             symbol: u.symbol,
             side: u.side,
             order_type: OrderType::Market,
@@ -1007,7 +1023,7 @@ impl Core {
         self.net_lots[s] += u.side.sign() * u.fill.qty_lots;
         self.cash -= u.side.sign() as f64 * price * qty + u.fill.fee;
         self.positions
-            .entry(("venue".to_owned(), u.symbol))
+            .entry((strategy.to_owned(), u.symbol))
             .or_default()
             .apply_fill(u.side, u.fill.qty_lots, qty, price, u.fill.fee);
         if self.registry.by_client_id(&order.client_order_id).is_some() {

@@ -117,6 +117,12 @@ pub fn run_history(config: &SimConfig, args: &HistoryArgs) -> Result<HistorySumm
         .iter()
         .map(|s| Instrument::new_checked(&s.symbol, s.tick_size, s.lot_size, s.min_qty))
         .collect::<Result<_, _>>()?;
+    if args.minutes > 10_000_000 {
+        return Err("--minutes must be at most 10 000 000".into());
+    }
+    if !(0..=4_000_000_000_000).contains(&args.start_ms) {
+        return Err("--start-ms must be within 1970..2096".into());
+    }
     let flow_scale = args.flow_scale.unwrap_or(sim.history_flow_scale);
     if !(flow_scale.is_finite() && flow_scale > 0.0) {
         return Err("flow scale must be positive".into());
