@@ -32,7 +32,10 @@ impl WallClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        Self { origin_ns, origin: Instant::now() }
+        Self {
+            origin_ns,
+            origin: Instant::now(),
+        }
     }
 }
 
@@ -58,7 +61,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// Creates a clock at `start_ns`.
     pub fn new(start_ns: i64) -> Self {
-        Self { now: Arc::new(AtomicI64::new(start_ns)) }
+        Self {
+            now: Arc::new(AtomicI64::new(start_ns)),
+        }
     }
 
     /// Sets the time.

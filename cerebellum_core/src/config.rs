@@ -138,7 +138,11 @@ impl Default for SimConfig {
             fastforward_chunk_ms: 100,
             history_flow_scale: 0.05,
             model: ModelConfig::default(),
-            symbols: vec![SymbolConfig::btc(), SymbolConfig::eth(), SymbolConfig::sol()],
+            symbols: vec![
+                SymbolConfig::btc(),
+                SymbolConfig::eth(),
+                SymbolConfig::sol(),
+            ],
         }
     }
 }
@@ -460,10 +464,14 @@ pub struct RiskConfig {
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        let max_order_qty = [("BTC/USDT", 5.0), ("ETH/USDT", 100.0), ("SOL/USDT", 2_000.0)]
-            .into_iter()
-            .map(|(s, q)| (s.to_owned(), q))
-            .collect();
+        let max_order_qty = [
+            ("BTC/USDT", 5.0),
+            ("ETH/USDT", 100.0),
+            ("SOL/USDT", 2_000.0),
+        ]
+        .into_iter()
+        .map(|(s, q)| (s.to_owned(), q))
+        .collect();
         Self {
             max_order_qty,
             max_order_notional: 250_000.0,
@@ -494,7 +502,12 @@ pub struct BybitConfig {
 
 impl Default for BybitConfig {
     fn default() -> Self {
-        Self { testnet: true, recv_window_ms: 5_000, base_url: None, category: "linear".to_owned() }
+        Self {
+            testnet: true,
+            recv_window_ms: 5_000,
+            base_url: None,
+            category: "linear".to_owned(),
+        }
     }
 }
 
@@ -552,7 +565,10 @@ impl Config {
         let config: Self = serde_json::from_str(text).map_err(|e| {
             let offset = line_col_to_offset(text, e.line(), e.column());
             let path = json_path_at(text, offset);
-            ConfigError::Field { path, message: e.to_string() }
+            ConfigError::Field {
+                path,
+                message: e.to_string(),
+            }
         })?;
         config.validate()?;
         Ok(config)
@@ -565,13 +581,22 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |path: String, message: String| Err(ConfigError::Field { path, message });
         if self.session.max_frame_bytes < 256 {
-            return bad("session.max_frame_bytes".into(), "must be at least 256".into());
+            return bad(
+                "session.max_frame_bytes".into(),
+                "must be at least 256".into(),
+            );
         }
         if self.session.journal_capacity == 0 {
-            return bad("session.journal_capacity".into(), "must be at least 1".into());
+            return bad(
+                "session.journal_capacity".into(),
+                "must be at least 1".into(),
+            );
         }
         if self.session.deadman_timeout_ms == 0 {
-            return bad("session.deadman_timeout_ms".into(), "must be positive".into());
+            return bad(
+                "session.deadman_timeout_ms".into(),
+                "must be positive".into(),
+            );
         }
         let sim = &self.sim;
         if !(sim.book_hz.is_finite() && (0.0..=1000.0).contains(&sim.book_hz)) {
@@ -607,8 +632,12 @@ impl Config {
         }
         for (i, s) in sim.symbols.iter().enumerate() {
             let p = |f: &str| format!("sim.symbols[{i}].{f}");
-            Instrument::new_checked(&s.symbol, s.tick_size, s.lot_size, s.min_qty)
-                .map_err(|m| ConfigError::Field { path: p("symbol"), message: m })?;
+            Instrument::new_checked(&s.symbol, s.tick_size, s.lot_size, s.min_qty).map_err(
+                |m| ConfigError::Field {
+                    path: p("symbol"),
+                    message: m,
+                },
+            )?;
             if sim.symbols[..i].iter().any(|o| o.symbol == s.symbol) {
                 return bad(p("symbol"), format!("{} is listed twice", s.symbol));
             }
@@ -642,23 +671,35 @@ impl Config {
                 }
             }
             if s.lag_s > 3600.0 || s.lag_smoothing_s > 3600.0 {
-                return bad(p("lag_s"), "lag_s and lag_smoothing_s must be at most 3600".into());
+                return bad(
+                    p("lag_s"),
+                    "lag_s and lag_smoothing_s must be at most 3600".into(),
+                );
             }
             if !(0.0..=1.0).contains(&s.instant_share) {
                 return bad(p("instant_share"), "must be within 0..=1".into());
             }
             if s.flow.placement_max_ticks == 0 || s.flow.placement_max_ticks > 100_000 {
-                return bad(p("flow.placement_max_ticks"), "must be within 1..=100000".into());
+                return bad(
+                    p("flow.placement_max_ticks"),
+                    "must be within 1..=100000".into(),
+                );
             }
         }
         for (symbol, qty) in &self.risk.max_order_qty {
             if !(qty.is_finite() && *qty > 0.0) {
-                return bad(format!("risk.max_order_qty.{symbol}"), "must be positive".into());
+                return bad(
+                    format!("risk.max_order_qty.{symbol}"),
+                    "must be positive".into(),
+                );
             }
         }
         for (name, value) in [
             ("risk.max_order_notional", self.risk.max_order_notional),
-            ("risk.max_position_notional", self.risk.max_position_notional),
+            (
+                "risk.max_position_notional",
+                self.risk.max_position_notional,
+            ),
             ("risk.max_total_exposure", self.risk.max_total_exposure),
             ("risk.collar_bps", self.risk.collar_bps),
         ] {
@@ -672,13 +713,19 @@ impl Config {
     fn validate_model(&self) -> Result<(), ConfigError> {
         let m = &self.sim.model;
         let bad = |path: &str, message: &str| {
-            Err(ConfigError::Field { path: format!("sim.model.{path}"), message: message.into() })
+            Err(ConfigError::Field {
+                path: format!("sim.model.{path}"),
+                message: message.into(),
+            })
         };
         if m.step_ms == 0 || m.step_ms > 60_000 {
             return bad("step_ms", "must be within 1..=60000");
         }
         if crate::venue::sim::regime::Regime::parse(&m.initial_regime).is_none() {
-            return bad("initial_regime", "must be calm, trending, volatile or crash");
+            return bad(
+                "initial_regime",
+                "must be calm, trending, volatile or crash",
+            );
         }
         for (name, v) in [
             ("base_vol_bps_1m", m.base_vol_bps_1m),
@@ -699,9 +746,12 @@ impl Config {
             }
         }
         let r = &m.regimes;
-        for (name, p) in
-            [("calm", &r.calm), ("trending", &r.trending), ("volatile", &r.volatile), ("crash", &r.crash)]
-        {
+        for (name, p) in [
+            ("calm", &r.calm),
+            ("trending", &r.trending),
+            ("volatile", &r.volatile),
+            ("crash", &r.crash),
+        ] {
             let field = |f: &str| format!("regimes.{name}.{f}");
             for (f, v) in [
                 ("vol_mult", p.vol_mult),
@@ -712,7 +762,10 @@ impl Config {
                     return bad(&field(f), "must be positive");
                 }
             }
-            for (f, v) in [("jump_rate_per_hour", p.jump_rate_per_hour), ("jump_size_bps", p.jump_size_bps)] {
+            for (f, v) in [
+                ("jump_rate_per_hour", p.jump_rate_per_hour),
+                ("jump_size_bps", p.jump_size_bps),
+            ] {
                 if !(v.is_finite() && v >= 0.0) {
                     return bad(&field(f), "must be finite and >= 0");
                 }
@@ -741,9 +794,12 @@ impl Config {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                Instrument::new_checked(&s.symbol, s.tick_size, s.lot_size, s.min_qty).map_err(|m| {
-                    ConfigError::Field { path: format!("sim.symbols[{i}].symbol"), message: m }
-                })
+                Instrument::new_checked(&s.symbol, s.tick_size, s.lot_size, s.min_qty).map_err(
+                    |m| ConfigError::Field {
+                        path: format!("sim.symbols[{i}].symbol"),
+                        message: m,
+                    },
+                )
             })
             .collect()
     }
@@ -860,7 +916,9 @@ mod tests {
 
     #[test]
     fn unknown_field_is_refused_by_name() {
-        let err = Config::from_json(r#"{"risk": {"collar": 5}}"#).unwrap_err().to_string();
+        let err = Config::from_json(r#"{"risk": {"collar": 5}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("collar"), "{err}");
     }
 

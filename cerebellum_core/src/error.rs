@@ -33,7 +33,10 @@ pub struct Rejection {
 impl Rejection {
     /// Builds a rejection.
     pub fn new(code: RejectCode, reason: impl Into<String>) -> Self {
-        Self { code, reason: reason.into() }
+        Self {
+            code,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -59,6 +62,9 @@ pub enum ServerError {
 impl ServerError {
     /// Wraps a zmq error with context.
     pub fn zmq(context: impl Into<String>, source: zmq::Error) -> Self {
-        Self::Zmq { context: context.into(), source }
+        Self::Zmq {
+            context: context.into(),
+            source,
+        }
     }
 }

@@ -27,7 +27,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 const MAX_SECONDS: f64 = 1e8;
 
 #[derive(Parser, Debug)]
-#[command(name = "cerebellum_core", version, about = "Crucible's executor: order state, risk, simulated venue")]
+#[command(
+    name = "cerebellum_core",
+    version,
+    about = "Crucible's executor: order state, risk, simulated venue"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -162,13 +166,20 @@ fn init_logging(level: &str) -> Result<()> {
 }
 
 fn filter_symbols(config: &mut Config, symbols: &str) -> Result<()> {
-    let wanted: Vec<&str> = symbols.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let wanted: Vec<&str> = symbols
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     for w in &wanted {
         if !config.sim.symbols.iter().any(|s| s.symbol == *w) {
             bail!("symbol {w} is not in sim.symbols of the config");
         }
     }
-    config.sim.symbols.retain(|s| wanted.contains(&s.symbol.as_str()));
+    config
+        .sim
+        .symbols
+        .retain(|s| wanted.contains(&s.symbol.as_str()));
     Ok(())
 }
 
@@ -216,7 +227,8 @@ fn serve(
     let core = Core::new(config.clone(), Box::new(venue), Box::new(clock));
     let shutdown = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&shutdown);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("installing the signal handler")?;
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the signal handler")?;
     let options = ServerOptions { parent_pid };
     server::run(&config, core, &shutdown, &options, &mut server::print_ready)?;
     tracing::info!("cerebellum stopped");
@@ -225,20 +237,51 @@ fn serve(
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Cmd::Serve { config, cmd_endpoint, md_endpoint, seed, venue, mode, parent_pid, log_level } => {
-            serve(config.as_ref(), cmd_endpoint, md_endpoint, seed, venue, mode, parent_pid, &log_level)
-        }
+        Cmd::Serve {
+            config,
+            cmd_endpoint,
+            md_endpoint,
+            seed,
+            venue,
+            mode,
+            parent_pid,
+            log_level,
+        } => serve(
+            config.as_ref(),
+            cmd_endpoint,
+            md_endpoint,
+            seed,
+            venue,
+            mode,
+            parent_pid,
+            &log_level,
+        ),
         Cmd::PrintDefaultConfig => {
             println!("{}", serde_json::to_string_pretty(&Config::default())?);
             Ok(())
         }
-        Cmd::History { symbols, minutes, seed, out, start_ms, l2_out, l2_hz, l2_depth, flow_scale, config } => {
+        Cmd::History {
+            symbols,
+            minutes,
+            seed,
+            out,
+            start_ms,
+            l2_out,
+            l2_hz,
+            l2_depth,
+            flow_scale,
+            config,
+        } => {
             let config = load_config(config.as_ref())?;
             if !(l2_hz.is_finite() && l2_hz > 0.0 && l2_hz <= 1000.0) {
                 bail!("--l2-hz must be within (0, 1000]");
             }
             let args = HistoryArgs {
-                symbols: symbols.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+                symbols: symbols
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 minutes,
                 seed,
                 out_dir: out,
@@ -252,17 +295,32 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(())
         }
-        Cmd::Tape { seed, seconds, mode, config } => {
+        Cmd::Tape {
+            seed,
+            seconds,
+            mode,
+            config,
+        } => {
             let mut config = load_config(config.as_ref())?;
             config.sim.seed = seed;
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
                 bail!("--seconds must be within (0, {MAX_SECONDS}]");
             }
-            let summary = run_tape(&config.sim, config.sim_instruments()?, seconds, mode == ModeArg::Realtime);
+            let summary = run_tape(
+                &config.sim,
+                config.sim_instruments()?,
+                seconds,
+                mode == ModeArg::Realtime,
+            );
             println!("{}", serde_json::to_string(&summary)?);
             Ok(())
         }
-        Cmd::BenchSim { seconds, symbols, seed, config } => {
+        Cmd::BenchSim {
+            seconds,
+            symbols,
+            seed,
+            config,
+        } => {
             let mut config = load_config(config.as_ref())?;
             config.sim.seed = seed;
             if let Some(s) = symbols {

@@ -306,7 +306,12 @@ impl Step {
                 if units > 1e15 {
                     break;
                 }
-                return Ok(Self { value, units: units as i64, decimals, scale });
+                return Ok(Self {
+                    value,
+                    units: units as i64,
+                    decimals,
+                    scale,
+                });
             }
         }
         Err(format!("{value} has more than 12 decimals or is too large"))
@@ -395,9 +400,9 @@ impl Instrument {
             .ok_or_else(|| format!("symbol {symbol:?} is not BASE/QUOTE"))?;
         let tick = Step::new_checked(tick_size).map_err(|e| format!("tick_size: {e}"))?;
         let lot = Step::new_checked(lot_size).map_err(|e| format!("lot_size: {e}"))?;
-        let min_lots = lot
-            .to_steps(min_qty)
-            .map_err(|e| format!("min_qty {min_qty} is not a positive multiple of lot_size {lot_size}: {e:?}"))?;
+        let min_lots = lot.to_steps(min_qty).map_err(|e| {
+            format!("min_qty {min_qty} is not a positive multiple of lot_size {lot_size}: {e:?}")
+        })?;
         Ok(Self {
             symbol: symbol.to_owned(),
             base: base.to_owned(),

@@ -11,7 +11,10 @@ use cerebellum_core::config::Config;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cerebellum_core");
 
-fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if let Ok(Some(status)) = child.try_wait() {
@@ -27,7 +30,15 @@ fn spawn_serve(extra: &[&str], tag: &str) -> (std::process::Child, String) {
     let cmd = format!("ipc://{}/cmd.sock", dir.display());
     let md = format!("ipc://{}/md.sock", dir.display());
     let mut child = Command::new(BIN)
-        .args(["serve", "--cmd-endpoint", &cmd, "--md-endpoint", &md, "--log-level", "warn"])
+        .args([
+            "serve",
+            "--cmd-endpoint",
+            &cmd,
+            "--md-endpoint",
+            &md,
+            "--log-level",
+            "warn",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -35,13 +46,18 @@ fn spawn_serve(extra: &[&str], tag: &str) -> (std::process::Child, String) {
         .expect("serve starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a READY line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("a READY line");
     (child, line)
 }
 
 #[test]
 fn test_print_default_config_prints_a_config_that_loads_back() {
-    let out = Command::new(BIN).arg("print-default-config").output().unwrap();
+    let out = Command::new(BIN)
+        .arg("print-default-config")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let config = Config::from_json(&text).expect("the default config loads");
@@ -52,7 +68,11 @@ fn test_print_default_config_prints_a_config_that_loads_back() {
 fn test_bad_config_exits_with_code_two_naming_the_field() {
     let path = std::env::temp_dir().join(format!("cerebellum-bad-{}.json", std::process::id()));
     std::fs::write(&path, r#"{"risk": {"collar_bps": "wide"}}"#).unwrap();
-    let out = Command::new(BIN).args(["serve", "--config"]).arg(&path).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("risk.collar_bps"), "{err}");
@@ -63,7 +83,10 @@ fn test_serve_prints_ready_and_exits_cleanly_on_sigterm() {
     let (mut child, line) = spawn_serve(&[], "term");
     assert!(line.starts_with("READY cmd=ipc://"), "{line}");
     assert!(line.contains(" md=ipc://"), "{line}");
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = wait_exit(&mut child, Duration::from_secs(5)).expect("exits after SIGTERM");
     assert_eq!(exit.code(), Some(0));
@@ -76,7 +99,8 @@ fn test_serve_exits_when_the_parent_process_is_gone() {
     let (mut child, line) = spawn_serve(&["--parent-pid", &pid], "parent");
     assert!(line.starts_with("READY"));
     let _ = parent.wait();
-    let exit = wait_exit(&mut child, Duration::from_secs(5)).expect("exits once the parent is gone");
+    let exit =
+        wait_exit(&mut child, Duration::from_secs(5)).expect("exits once the parent is gone");
     assert_eq!(exit.code(), Some(0));
 }
 
@@ -85,24 +109,46 @@ fn test_history_writes_one_csv_per_symbol_with_the_documented_header() {
     let dir = std::env::temp_dir().join(format!("cerebellum-history-{}", std::process::id()));
     let l2 = dir.join("l2.jsonl");
     let out = Command::new(BIN)
-        .args(["history", "--symbols", "BTC/USDT,SOL/USDT", "--minutes", "30", "--seed", "3", "--out"])
+        .args([
+            "history",
+            "--symbols",
+            "BTC/USDT,SOL/USDT",
+            "--minutes",
+            "30",
+            "--seed",
+            "3",
+            "--out",
+        ])
         .arg(&dir)
         .args(["--l2-hz", "1", "--l2-depth", "5", "--l2-out"])
         .arg(&l2)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(dir.join("BTC-USDT_1m.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("ts_ms,open,high,low,close,volume,trades,regime"));
+    assert_eq!(
+        lines.next(),
+        Some("ts_ms,open,high,low,close,volume,trades,regime")
+    );
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(first[0], "1704067200000");
     assert!(["calm", "trending", "volatile", "crash"].contains(&first[7]));
     assert_eq!(csv.lines().count(), 31);
     assert!(dir.join("SOL-USDT_1m.csv").exists());
     assert!(!dir.join("ETH-USDT_1m.csv").exists());
-    let first_l2: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&l2).unwrap().lines().next().unwrap()).unwrap();
+    let first_l2: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&l2)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(first_l2["type"], "BookSnapshot");
     assert_eq!(first_l2["seq"], 1);
     assert_eq!(first_l2["bids"].as_array().unwrap().len(), 5);
@@ -111,7 +157,15 @@ fn test_history_writes_one_csv_per_symbol_with_the_documented_header() {
 #[test]
 fn test_history_refuses_a_symbol_that_is_not_configured() {
     let out = Command::new(BIN)
-        .args(["history", "--symbols", "DOGE/USDT", "--minutes", "1", "--out", "/tmp/cerebellum-none"])
+        .args([
+            "history",
+            "--symbols",
+            "DOGE/USDT",
+            "--minutes",
+            "1",
+            "--out",
+            "/tmp/cerebellum-none",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -120,7 +174,10 @@ fn test_history_refuses_a_symbol_that_is_not_configured() {
 
 #[test]
 fn test_bench_sim_reports_events_per_second() {
-    let out = Command::new(BIN).args(["bench-sim", "--seconds", "60", "--symbols", "BTC/USDT"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["bench-sim", "--seconds", "60", "--symbols", "BTC/USDT"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["sim_events_per_s"].as_f64().unwrap() > 0.0);

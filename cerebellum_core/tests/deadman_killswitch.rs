@@ -10,7 +10,10 @@ fn heartbeat(h: &mut Harness, loop_age_ms: u64) -> common::Step {
 }
 
 fn risk_events(step: &common::Step) -> Vec<&serde_json::Value> {
-    step.reports.iter().filter(|r| r["type"] == "RiskEvent").collect()
+    step.reports
+        .iter()
+        .filter(|r| r["type"] == "RiskEvent")
+        .collect()
 }
 
 #[test]
@@ -34,7 +37,10 @@ fn test_deadman_cancels_resting_orders_after_the_timeout_and_rearms() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["kind"], "DEADMAN");
     assert_eq!(events[0]["scope"], "GLOBAL");
-    assert!(events[0]["message"].as_str().unwrap().contains("cancelled 2 resting orders"));
+    assert!(events[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cancelled 2 resting orders"));
     assert_eq!(fired.updates_of("o1")[0]["reason"], "deadman");
     assert_eq!(fired.updates_of("o2")[0]["status"], "CANCELED");
     assert_eq!(h.core.open_order_count(), 0);
@@ -57,7 +63,11 @@ fn test_heartbeats_from_a_frozen_engine_loop_do_not_keep_the_deadman_alive() {
         // The link thread still beats, but the engine loop last ran long ago.
         heartbeat(&mut h, 6_000);
     }
-    assert_eq!(h.core.open_order_count(), 0, "stale heartbeats count as absent");
+    assert_eq!(
+        h.core.open_order_count(),
+        0,
+        "stale heartbeats count as absent"
+    );
 }
 
 #[test]
@@ -78,8 +88,10 @@ fn test_global_halt_cancels_everything_flattens_and_then_accepts_only_reduce_onl
     h.market("b1", "a", "BTC/USDT", "BUY", 0.5);
     h.market("s1", "b", "ETH/USDT", "SELL", 2.0);
     h.limit("o1", "a", "SOL/USDT", "BUY", 149.0, 1.0);
-    let step = h.send(json!({"type": "KillSwitch", "scope": "GLOBAL", "target": null, "state": "HALTED",
-        "reason": "operator"}));
+    let step = h.send(
+        json!({"type": "KillSwitch", "scope": "GLOBAL", "target": null, "state": "HALTED",
+        "reason": "operator"}),
+    );
     let ack = step.reply();
     assert_eq!(ack["type"], "Ack");
     assert_eq!(ack["canceled"], 1);
@@ -93,13 +105,24 @@ fn test_global_halt_cancels_everything_flattens_and_then_accepts_only_reduce_onl
     let flatten: Vec<_> = step
         .reports
         .iter()
-        .filter(|r| r["type"] == "OrderUpdate" && r["client_order_id"].as_str().unwrap().starts_with("flat-"))
+        .filter(|r| {
+            r["type"] == "OrderUpdate"
+                && r["client_order_id"].as_str().unwrap().starts_with("flat-")
+        })
         .collect();
-    assert!(flatten.iter().any(|r| r["status"] == "FILLED" && r["strategy_id"] == "a"));
+    assert!(flatten
+        .iter()
+        .any(|r| r["status"] == "FILLED" && r["strategy_id"] == "a"));
 
-    assert_eq!(h.market("n1", "a", "BTC/USDT", "BUY", 0.1).reply()["code"], "HALTED");
+    assert_eq!(
+        h.market("n1", "a", "BTC/USDT", "BUY", 0.1).reply()["code"],
+        "HALTED"
+    );
     h.send(json!({"type": "Resume", "scope": "GLOBAL", "target": null}));
-    assert_eq!(h.market("n2", "a", "BTC/USDT", "BUY", 0.1).reply()["type"], "Ack");
+    assert_eq!(
+        h.market("n2", "a", "BTC/USDT", "BUY", 0.1).reply()["type"],
+        "Ack"
+    );
     let ro = h.send(json!({"type": "KillSwitch", "scope": "GLOBAL", "state": "HALTED"}));
     assert_eq!(ro.reply()["orders"], 1);
 }
@@ -109,17 +132,28 @@ fn test_strategy_scope_halts_only_that_strategy() {
     let mut h = Harness::quiet();
     h.limit("a1", "a", "BTC/USDT", "BUY", 59_000.0, 0.1);
     h.limit("b1", "b", "BTC/USDT", "BUY", 59_000.0, 0.1);
-    let step = h.send(json!({"type": "KillSwitch", "scope": "STRATEGY", "target": "a", "state": "HALTED",
-        "reason": "watchtower"}));
+    let step = h.send(
+        json!({"type": "KillSwitch", "scope": "STRATEGY", "target": "a", "state": "HALTED",
+        "reason": "watchtower"}),
+    );
     assert_eq!(step.reply()["canceled"], 1);
     assert_eq!(step.reply()["trading_state"]["strategies"]["a"], "HALTED");
     assert_eq!(step.updates_of("a1")[0]["status"], "CANCELED");
     assert!(step.updates_of("b1").is_empty());
-    assert_eq!(h.limit("a2", "a", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["code"], "HALTED");
-    assert_eq!(h.limit("b2", "b", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["type"], "Ack");
+    assert_eq!(
+        h.limit("a2", "a", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["code"],
+        "HALTED"
+    );
+    assert_eq!(
+        h.limit("b2", "b", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["type"],
+        "Ack"
+    );
     let resumed = h.send(json!({"type": "Resume", "scope": "STRATEGY", "target": "a"}));
     assert_eq!(risk_events(&resumed)[0]["kind"], "RESUMED");
-    assert_eq!(h.limit("a3", "a", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["type"], "Ack");
+    assert_eq!(
+        h.limit("a3", "a", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["type"],
+        "Ack"
+    );
 }
 
 #[test]
@@ -127,15 +161,26 @@ fn test_symbol_scope_reducing_accepts_only_reduce_only_and_cancels_nothing() {
     let mut h = Harness::quiet();
     h.market("b1", "a", "ETH/USDT", "BUY", 1.0);
     h.limit("o1", "a", "ETH/USDT", "BUY", 2_990.0, 1.0);
-    let step = h.send(json!({"type": "KillSwitch", "scope": "SYMBOL", "target": "ETH/USDT", "state": "REDUCING"}));
+    let step = h.send(
+        json!({"type": "KillSwitch", "scope": "SYMBOL", "target": "ETH/USDT", "state": "REDUCING"}),
+    );
     assert_eq!(step.reply()["canceled"], 0);
-    assert_eq!(step.reply()["trading_state"]["symbols"]["ETH/USDT"], "REDUCING");
+    assert_eq!(
+        step.reply()["trading_state"]["symbols"]["ETH/USDT"],
+        "REDUCING"
+    );
     assert_eq!(h.core.open_order_count(), 1);
-    assert_eq!(h.market("b2", "a", "ETH/USDT", "BUY", 1.0).reply()["code"], "REDUCE_ONLY");
+    assert_eq!(
+        h.market("b2", "a", "ETH/USDT", "BUY", 1.0).reply()["code"],
+        "REDUCE_ONLY"
+    );
     let reduce = h.send(json!({"type": "NewOrder", "client_order_id": "r1", "strategy_id": "a",
         "symbol": "ETH/USDT", "side": "SELL", "order_type": "MARKET", "qty": 1.0, "reduce_only": true}));
     assert_eq!(reduce.reply()["type"], "Ack");
-    assert_eq!(h.market("x1", "a", "BTC/USDT", "BUY", 0.1).reply()["type"], "Ack");
+    assert_eq!(
+        h.market("x1", "a", "BTC/USDT", "BUY", 0.1).reply()["type"],
+        "Ack"
+    );
 }
 
 #[test]
@@ -148,9 +193,15 @@ fn test_halt_with_latency_repeats_cancels_until_the_scope_is_empty_then_flattens
     assert_eq!(h.core.position("a", "BTC/USDT").unwrap().qty_lots, 5_000);
     h.limit("o1", "a", "BTC/USDT", "BUY", 59_000.0, 0.1);
     h.advance_ms(30);
-    let step = h.send(json!({"type": "KillSwitch", "scope": "GLOBAL", "state": "HALTED", "reason": "test"}));
+    let step = h.send(
+        json!({"type": "KillSwitch", "scope": "GLOBAL", "state": "HALTED", "reason": "test"}),
+    );
     assert_eq!(step.reply()["canceled"], 1);
-    assert_eq!(step.reply()["orders"], 0, "flatten waits until the venue confirms the cancels");
+    assert_eq!(
+        step.reply()["orders"],
+        0,
+        "flatten waits until the venue confirms the cancels"
+    );
     let mut flattened = false;
     for _ in 0..20 {
         h.advance_ms(50);

@@ -42,7 +42,12 @@ fn test_realtime_and_fastforward_tapes_are_identical() {
 #[test]
 fn test_splitting_time_arbitrarily_does_not_change_the_market() {
     let c = config(9);
-    let spec = MarketSpec { t0_ns: DEFAULT_T0_NS, flow_scale: 1.0, snapshot_hz: 10.0, depth: 20 };
+    let spec = MarketSpec {
+        t0_ns: DEFAULT_T0_NS,
+        flow_scale: 1.0,
+        snapshot_hz: 10.0,
+        depth: 20,
+    };
     let mut one = SimMarket::new(&c.sim, c.sim_instruments().unwrap(), &spec);
     let mut many = SimMarket::new(&c.sim, c.sim_instruments().unwrap(), &spec);
     let end = DEFAULT_T0_NS + 30_000_000_000;
@@ -68,7 +73,12 @@ fn test_splitting_time_arbitrarily_does_not_change_the_market() {
 fn test_latent_regimes_do_not_depend_on_the_flow_scale() {
     let c = config(3);
     let regimes = |scale: f64| {
-        let spec = MarketSpec { t0_ns: DEFAULT_T0_NS, flow_scale: scale, snapshot_hz: 0.0, depth: 1 };
+        let spec = MarketSpec {
+            t0_ns: DEFAULT_T0_NS,
+            flow_scale: scale,
+            snapshot_hz: 0.0,
+            depth: 1,
+        };
         let mut m = SimMarket::new(&c.sim, c.sim_instruments().unwrap(), &spec);
         let mut out = MarketOut::default();
         let mut labels = Vec::new();
@@ -90,7 +100,11 @@ fn test_tape_command_prints_the_same_hash_in_both_modes() {
             .args(["tape", "--seed", "21", "--seconds", "1.5", "--mode", mode])
             .output()
             .expect("binary runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
         v["tape_sha256"].as_str().unwrap().to_owned()
     };

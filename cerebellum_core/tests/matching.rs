@@ -23,8 +23,15 @@ fn test_market_buy_takes_best_ask_first_and_fifo_within_the_level() {
     let mut out = MatchOut::default();
     let filled = execute(&mut book, 0, &mut ids(), Side::Buy, None, 9, 7, &mut out);
     assert_eq!(filled, 9);
-    let makers: Vec<_> = out.agent_fills.iter().map(|f| (f.key, f.price, f.qty, f.done)).collect();
-    assert_eq!(makers, vec![(2, 100, 3, true), (3, 100, 4, true), (1, 101, 2, false)]);
+    let makers: Vec<_> = out
+        .agent_fills
+        .iter()
+        .map(|f| (f.key, f.price, f.qty, f.done))
+        .collect();
+    assert_eq!(
+        makers,
+        vec![(2, 100, 3, true), (3, 100, 4, true), (1, 101, 2, false)]
+    );
     let trades: Vec<_> = out.trades.iter().map(|t| (t.price, t.qty)).collect();
     assert_eq!(trades, vec![(100, 7), (101, 2)], "one trade per level");
     assert_eq!(book.best_ask(), Some(101));
@@ -38,8 +45,18 @@ fn test_limit_order_matches_up_to_its_price_and_rests_the_remainder() {
     book.add(Side::Sell, 100, 2, Owner::Background);
     book.add(Side::Sell, 102, 2, Owner::Background);
     let mut out = MatchOut::default();
-    let (filled, slot) =
-        place_limit(&mut book, 0, &mut ids(), Side::Buy, 101, 5, Owner::Agent(9), true, 0, &mut out);
+    let (filled, slot) = place_limit(
+        &mut book,
+        0,
+        &mut ids(),
+        Side::Buy,
+        101,
+        5,
+        Owner::Agent(9),
+        true,
+        0,
+        &mut out,
+    );
     assert_eq!(filled, 2);
     let slot = slot.unwrap();
     assert_eq!(book.best_bid(), Some(101));

@@ -63,7 +63,10 @@ fn test_market_order_larger_than_the_book_is_filled_then_cancelled_for_no_liquid
     let mut h = Harness::quiet();
     let step = h.market("m-big", "alpha", "BTC/USDT", "BUY", 4.0);
     let statuses = step.statuses_of("m-big");
-    assert_eq!(statuses, ["NEW", "PARTIALLY_FILLED", "PARTIALLY_FILLED", "CANCELED"]);
+    assert_eq!(
+        statuses,
+        ["NEW", "PARTIALLY_FILLED", "PARTIALLY_FILLED", "CANCELED"]
+    );
     let last = step.updates_of("m-big")[3];
     assert_eq!(last["reason"], "no_liquidity");
     assert!(close(last["cum_qty"].as_f64().unwrap(), 3.0));
@@ -77,22 +80,39 @@ fn test_market_order_reaching_an_empty_side_after_latency_is_rejected_no_liquidi
     let mut config = quiet_config();
     config.sim.latency_us = 1_000;
     let mut h = Harness::quiet_with(config);
-    assert_eq!(h.market("eat", "alpha", "BTC/USDT", "BUY", 3.0).reply()["type"], "Ack");
-    assert_eq!(h.market("late", "alpha", "BTC/USDT", "BUY", 0.1).reply()["type"], "Ack");
+    assert_eq!(
+        h.market("eat", "alpha", "BTC/USDT", "BUY", 3.0).reply()["type"],
+        "Ack"
+    );
+    assert_eq!(
+        h.market("late", "alpha", "BTC/USDT", "BUY", 0.1).reply()["type"],
+        "Ack"
+    );
     let step = h.advance_ms(2);
-    assert_eq!(step.statuses_of("eat").last().map(String::as_str), Some("FILLED"));
+    assert_eq!(
+        step.statuses_of("eat").last().map(String::as_str),
+        Some("FILLED")
+    );
     assert_eq!(step.statuses_of("late"), ["REJECTED"]);
-    assert!(step.updates_of("late")[0]["reason"].as_str().unwrap().starts_with("NO_LIQUIDITY"));
+    assert!(step.updates_of("late")[0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("NO_LIQUIDITY"));
 }
 
 #[test]
 fn test_ioc_limit_remainder_is_cancelled_with_reason_ioc_remainder() {
     let mut h = Harness::quiet();
-    let step = h.send(json!({"type": "NewOrder", "client_order_id": "ioc-1", "strategy_id": "alpha",
+    let step = h.send(
+        json!({"type": "NewOrder", "client_order_id": "ioc-1", "strategy_id": "alpha",
         "symbol": "ETH/USDT", "side": "BUY", "order_type": "LIMIT", "price": 3000.05, "qty": 15.0,
-        "time_in_force": "IOC"}));
+        "time_in_force": "IOC"}),
+    );
     assert_eq!(step.reply()["type"], "Ack");
-    assert_eq!(step.statuses_of("ioc-1"), ["NEW", "PARTIALLY_FILLED", "CANCELED"]);
+    assert_eq!(
+        step.statuses_of("ioc-1"),
+        ["NEW", "PARTIALLY_FILLED", "CANCELED"]
+    );
     let last = step.updates_of("ioc-1")[2];
     assert_eq!(last["reason"], "ioc_remainder");
     assert!(close(last["cum_qty"].as_f64().unwrap(), 10.0));
@@ -102,14 +122,18 @@ fn test_ioc_limit_remainder_is_cancelled_with_reason_ioc_remainder() {
 #[test]
 fn test_post_only_order_that_would_take_is_rejected_and_one_that_rests_is_accepted() {
     let mut h = Harness::quiet();
-    let take = h.send(json!({"type": "NewOrder", "client_order_id": "po-1", "strategy_id": "alpha",
+    let take = h.send(
+        json!({"type": "NewOrder", "client_order_id": "po-1", "strategy_id": "alpha",
         "symbol": "SOL/USDT", "side": "BUY", "order_type": "LIMIT", "price": 150.01, "qty": 1.0,
-        "post_only": true}));
+        "post_only": true}),
+    );
     assert_eq!(take.reply()["code"], "POST_ONLY_WOULD_TAKE");
     assert!(take.reports.is_empty());
-    let rest = h.send(json!({"type": "NewOrder", "client_order_id": "po-2", "strategy_id": "alpha",
+    let rest = h.send(
+        json!({"type": "NewOrder", "client_order_id": "po-2", "strategy_id": "alpha",
         "symbol": "SOL/USDT", "side": "BUY", "order_type": "LIMIT", "price": 150.0, "qty": 1.0,
-        "post_only": true}));
+        "post_only": true}),
+    );
     assert_eq!(rest.reply()["status"], "NEW");
     // The refused id was never registered: it can be used again.
     let q = h.send(json!({"type": "QueryOrder", "client_order_id": "po-1"}));
@@ -127,7 +151,10 @@ fn test_duplicate_new_order_is_idempotent_and_acks_the_existing_state() {
     assert_eq!(ack["duplicate"], true);
     assert_eq!(ack["status"], "FILLED");
     assert_eq!(ack["venue_order_id"], first.reply()["venue_order_id"]);
-    assert!(second.reports.is_empty(), "a duplicate is not submitted again");
+    assert!(
+        second.reports.is_empty(),
+        "a duplicate is not submitted again"
+    );
     let position = h.core.position("alpha", "BTC/USDT").unwrap();
     assert_eq!(position.qty_lots, 5_000);
 }
@@ -135,9 +162,17 @@ fn test_duplicate_new_order_is_idempotent_and_acks_the_existing_state() {
 #[test]
 fn test_cancel_of_unknown_or_closed_order_is_rejected_and_of_open_order_is_acked() {
     let mut h = Harness::quiet();
-    assert_eq!(h.send(json!({"type": "Cancel", "client_order_id": "nope"})).reply()["code"], "UNKNOWN_ORDER");
+    assert_eq!(
+        h.send(json!({"type": "Cancel", "client_order_id": "nope"}))
+            .reply()["code"],
+        "UNKNOWN_ORDER"
+    );
     h.market("closed", "alpha", "BTC/USDT", "BUY", 0.1);
-    assert_eq!(h.send(json!({"type": "Cancel", "client_order_id": "closed"})).reply()["code"], "ORDER_CLOSED");
+    assert_eq!(
+        h.send(json!({"type": "Cancel", "client_order_id": "closed"}))
+            .reply()["code"],
+        "ORDER_CLOSED"
+    );
     h.limit("open", "alpha", "BTC/USDT", "BUY", 59_990.0, 0.1);
     let step = h.send(json!({"type": "Cancel", "client_order_id": "open"}));
     assert_eq!(step.reply()["type"], "Ack");
@@ -149,9 +184,19 @@ fn test_cancel_of_unknown_or_closed_order_is_rejected_and_of_open_order_is_acked
 #[test]
 fn test_off_grid_and_out_of_range_numbers_are_rejected_with_their_codes() {
     let mut h = Harness::quiet();
-    assert_eq!(h.limit("g1", "a", "BTC/USDT", "BUY", 59_990.3, 0.1).reply()["code"], "OFF_TICK");
-    assert_eq!(h.limit("g2", "a", "BTC/USDT", "BUY", 59_990.0, 0.00015).reply()["code"], "OFF_LOT");
-    assert_eq!(h.limit("g3", "a", "DOGE/USDT", "BUY", 1.0, 1.0).reply()["code"], "UNKNOWN_SYMBOL");
+    assert_eq!(
+        h.limit("g1", "a", "BTC/USDT", "BUY", 59_990.3, 0.1).reply()["code"],
+        "OFF_TICK"
+    );
+    assert_eq!(
+        h.limit("g2", "a", "BTC/USDT", "BUY", 59_990.0, 0.00015)
+            .reply()["code"],
+        "OFF_LOT"
+    );
+    assert_eq!(
+        h.limit("g3", "a", "DOGE/USDT", "BUY", 1.0, 1.0).reply()["code"],
+        "UNKNOWN_SYMBOL"
+    );
     let reject = h.limit("g4", "a", "BTC/USDT", "BUY", 59_990.3, 0.1);
     assert_eq!(reject.reply()["client_order_id"], "g4");
     assert!(reject.reply()["reason"].as_str().unwrap().contains("tick"));
@@ -167,11 +212,18 @@ fn test_positions_realized_pnl_fees_and_cash_follow_fills() {
     assert!(close(p.realized_pnl, -1.0), "{}", p.realized_pnl);
     let fees = 60_000.5 * 5.5e-4 + 59_999.5 * 5.5e-4;
     assert!(close(p.fees, fees), "{}", p.fees);
-    assert!(close(h.core.cash(), 100_000.0 - 1.0 - fees), "{}", h.core.cash());
+    assert!(
+        close(h.core.cash(), 100_000.0 - 1.0 - fees),
+        "{}",
+        h.core.cash()
+    );
     let snap = h.snapshot();
     assert_eq!(snap["positions"][0]["strategy_id"], "alpha");
     assert_eq!(snap["positions"][0]["qty"], 0.0);
-    assert!(close(snap["balances"][0]["total"].as_f64().unwrap(), 100_000.0 - 1.0 - fees));
+    assert!(close(
+        snap["balances"][0]["total"].as_f64().unwrap(),
+        100_000.0 - 1.0 - fees
+    ));
 }
 
 #[test]
@@ -218,11 +270,18 @@ fn test_agent_limit_order_keeps_its_queue_position_behind_existing_liquidity() {
     // 1.0 BTC of background liquidity rests at 60000.5 before the agent's order.
     h.limit("q-1", "alpha", "BTC/USDT", "SELL", 60_000.5, 0.5);
     let first = h.market("t-1", "beta", "BTC/USDT", "BUY", 0.8);
-    assert!(first.updates_of("q-1").is_empty(), "background order ahead fills first");
+    assert!(
+        first.updates_of("q-1").is_empty(),
+        "background order ahead fills first"
+    );
     let second = h.market("t-2", "beta", "BTC/USDT", "BUY", 0.4);
     let fill = second.updates_of("q-1");
     assert_eq!(fill.len(), 1);
-    assert!(close(fill[0]["last_qty"].as_f64().unwrap(), 0.2), "{:?}", fill[0]);
+    assert!(
+        close(fill[0]["last_qty"].as_f64().unwrap(), 0.2),
+        "{:?}",
+        fill[0]
+    );
 }
 
 #[test]
@@ -248,7 +307,10 @@ fn test_latency_delays_arrival_and_fills_until_the_clock_passes_it() {
     let mut h = Harness::quiet_with(config);
     let step = h.market("lat-1", "alpha", "BTC/USDT", "BUY", 0.1);
     assert_eq!(step.reply()["status"], "NEW");
-    assert!(step.reports.is_empty(), "nothing reaches the book before the latency");
+    assert!(
+        step.reports.is_empty(),
+        "nothing reaches the book before the latency"
+    );
     let early = h.advance_ms(2);
     assert!(early.reports.is_empty());
     let later = h.advance_ms(4);
@@ -262,13 +324,18 @@ fn test_post_only_refused_on_arrival_after_latency_is_reported_rejected() {
     let mut config = quiet_config();
     config.sim.latency_us = 1_000;
     let mut h = Harness::quiet_with(config);
-    let step = h.send(json!({"type": "NewOrder", "client_order_id": "po-late", "strategy_id": "alpha",
+    let step = h.send(
+        json!({"type": "NewOrder", "client_order_id": "po-late", "strategy_id": "alpha",
         "symbol": "BTC/USDT", "side": "SELL", "order_type": "LIMIT", "price": 59_999.5, "qty": 0.1,
-        "post_only": true}));
+        "post_only": true}),
+    );
     assert_eq!(step.reply()["type"], "Ack");
     let later = h.advance_ms(2);
     assert_eq!(later.statuses_of("po-late"), ["REJECTED"]);
-    assert!(later.updates_of("po-late")[0]["reason"].as_str().unwrap().contains("POST_ONLY_WOULD_TAKE"));
+    assert!(later.updates_of("po-late")[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("POST_ONLY_WOULD_TAKE"));
 }
 
 #[test]

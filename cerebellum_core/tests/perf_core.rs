@@ -42,7 +42,9 @@ fn test_core_handles_new_order_and_cancel_in_microseconds() {
         let order = serde_json::to_vec(&json!({"v":1,"type":"NewOrder","req_id":i,"client_order_id":id,
             "strategy_id":"perf","symbol":"BTC/USDT","side":"BUY","order_type":"LIMIT","price":59_000.0,"qty":0.01}))
         .unwrap();
-        let cancel = serde_json::to_vec(&json!({"v":1,"type":"Cancel","req_id":i,"client_order_id":id})).unwrap();
+        let cancel =
+            serde_json::to_vec(&json!({"v":1,"type":"Cancel","req_id":i,"client_order_id":id}))
+                .unwrap();
         let t = Instant::now();
         let step = h.send_raw(&order);
         new_us.push(t.elapsed().as_secs_f64() * 1e6);
@@ -55,7 +57,10 @@ fn test_core_handles_new_order_and_cancel_in_microseconds() {
         hb_us.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let (n50, n99) = (percentile(&mut new_us, 0.5), percentile(&mut new_us, 0.99));
-    let (c50, c99) = (percentile(&mut cancel_us, 0.5), percentile(&mut cancel_us, 0.99));
+    let (c50, c99) = (
+        percentile(&mut cancel_us, 0.5),
+        percentile(&mut cancel_us, 0.99),
+    );
     let (h50, h99) = (percentile(&mut hb_us, 0.5), percentile(&mut hb_us, 0.99));
     println!(
         "in-process (decode + risk + venue + journal + encode, JSON parse of the test's outputs included): \
@@ -85,7 +90,14 @@ fn test_order_round_trip_over_zeromq_is_well_under_a_millisecond() {
         let mut on_bound = |b: &server::Bound| {
             let _ = tx.send(b.cmd.clone());
         };
-        server::run(&config, core, &flag, &ServerOptions::default(), &mut on_bound).map_err(|e| e.to_string())
+        server::run(
+            &config,
+            core,
+            &flag,
+            &ServerOptions::default(),
+            &mut on_bound,
+        )
+        .map_err(|e| e.to_string())
     });
     let endpoint = rx.recv_timeout(Duration::from_secs(30)).expect("bound");
     let context = zmq::Context::new();

@@ -21,7 +21,15 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::{json, Value};
 
 const FRAMES: usize = 12_000;
-const REPLY_TYPES: [&str; 7] = ["Ack", "Reject", "Welcome", "Heartbeat", "SnapshotReport", "ReplayDone", "OrderState"];
+const REPLY_TYPES: [&str; 7] = [
+    "Ack",
+    "Reject",
+    "Welcome",
+    "Heartbeat",
+    "SnapshotReport",
+    "ReplayDone",
+    "OrderState",
+];
 
 struct Server {
     endpoint: String,
@@ -48,10 +56,23 @@ fn start_server() -> Server {
         let mut on_bound = |b: &server::Bound| {
             let _ = tx.send(b.cmd.clone());
         };
-        server::run(&config, core, &flag, &ServerOptions::default(), &mut on_bound).map_err(|e| e.to_string())
+        server::run(
+            &config,
+            core,
+            &flag,
+            &ServerOptions::default(),
+            &mut on_bound,
+        )
+        .map_err(|e| e.to_string())
     });
-    let endpoint = rx.recv_timeout(Duration::from_secs(30)).expect("server bound");
-    Server { endpoint, shutdown, handle }
+    let endpoint = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server bound");
+    Server {
+        endpoint,
+        shutdown,
+        handle,
+    }
 }
 
 fn templates() -> Vec<Value> {
@@ -158,7 +179,10 @@ fn recv_reply(socket: &zmq::Socket) -> Value {
         if REPLY_TYPES.contains(&kind.as_str()) {
             return value;
         }
-        assert!(kind == "OrderUpdate" || kind == "RiskEvent", "unexpected {kind}");
+        assert!(
+            kind == "OrderUpdate" || kind == "RiskEvent",
+            "unexpected {kind}"
+        );
     }
 }
 
@@ -177,7 +201,9 @@ fn test_server_answers_every_random_or_mutated_frame_and_stays_alive() {
     for i in 0..FRAMES {
         if i % 997 == 0 {
             // A two-frame message is not a command.
-            socket.send_multipart([b"{}".as_slice(), b"{}".as_slice()], 0).unwrap();
+            socket
+                .send_multipart([b"{}".as_slice(), b"{}".as_slice()], 0)
+                .unwrap();
             let reply = recv_reply(&socket);
             assert_eq!(reply["code"], "MALFORMED");
             continue;
@@ -192,11 +218,25 @@ fn test_server_answers_every_random_or_mutated_frame_and_stays_alive() {
             *codes.entry(code).or_default() += 1;
         }
     }
-    assert!(rejects > FRAMES / 2, "most fuzz frames are rejected ({rejects})");
-    for code in ["MALFORMED", "OVERSIZED", "MISSING_FIELD", "INVALID_VALUE", "UNKNOWN_TYPE"] {
+    assert!(
+        rejects > FRAMES / 2,
+        "most fuzz frames are rejected ({rejects})"
+    );
+    for code in [
+        "MALFORMED",
+        "OVERSIZED",
+        "MISSING_FIELD",
+        "INVALID_VALUE",
+        "UNKNOWN_TYPE",
+    ] {
         assert!(codes.contains_key(code), "no {code} seen: {codes:?}");
     }
-    socket.send(br#"{"v":1,"type":"Heartbeat","req_id":424242,"loop_age_ms":0}"#.as_slice(), 0).unwrap();
+    socket
+        .send(
+            br#"{"v":1,"type":"Heartbeat","req_id":424242,"loop_age_ms":0}"#.as_slice(),
+            0,
+        )
+        .unwrap();
     let alive = recv_reply(&socket);
     assert_eq!(alive["type"], "Heartbeat");
     assert_eq!(alive["req_id"], 424242);

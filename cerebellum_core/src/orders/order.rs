@@ -107,7 +107,11 @@ impl Order {
             return Err(OrderError::EmptyFill);
         }
         let leaves = self.qty_lots - self.cum_lots;
-        let event = if lots < leaves { OrderEvent::PartialFill } else { OrderEvent::FinalFill };
+        let event = if lots < leaves {
+            OrderEvent::PartialFill
+        } else {
+            OrderEvent::FinalFill
+        };
         let status = self.status.transition(event)?;
         if lots > leaves {
             return Err(OrderError::Overfill { fill: lots, leaves });
@@ -174,7 +178,10 @@ mod tests {
     #[test]
     fn fills_accumulate_and_average() {
         let mut o = order(10);
-        assert_eq!(o.apply_fill(100, 4, 0.0, 1), Ok(OrderStatus::PartiallyFilled));
+        assert_eq!(
+            o.apply_fill(100, 4, 0.0, 1),
+            Ok(OrderStatus::PartiallyFilled)
+        );
         assert_eq!(o.apply_fill(102, 6, 0.0, 2), Ok(OrderStatus::Filled));
         assert_eq!(o.cum_lots, 10);
         assert!((o.avg_price_ticks().unwrap() - 101.2).abs() < 1e-12);
@@ -184,9 +191,15 @@ mod tests {
     #[test]
     fn overfill_and_fill_after_cancel_are_errors() {
         let mut o = order(5);
-        assert!(matches!(o.apply_fill(100, 6, 0.0, 1), Err(OrderError::Overfill { .. })));
+        assert!(matches!(
+            o.apply_fill(100, 6, 0.0, 1),
+            Err(OrderError::Overfill { .. })
+        ));
         assert_eq!(o.apply_cancel(2), Ok(OrderStatus::Canceled));
-        assert!(matches!(o.apply_fill(100, 1, 0.0, 3), Err(OrderError::Transition(_))));
+        assert!(matches!(
+            o.apply_fill(100, 1, 0.0, 3),
+            Err(OrderError::Transition(_))
+        ));
         assert!(o.apply_cancel(4).is_err());
     }
 }

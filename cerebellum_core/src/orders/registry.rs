@@ -23,7 +23,10 @@ pub struct Registry {
 impl Registry {
     /// Creates an empty registry.
     pub fn new() -> Self {
-        Self { next_key: 1, ..Self::default() }
+        Self {
+            next_key: 1,
+            ..Self::default()
+        }
     }
 
     /// Returns a fresh key.
@@ -35,7 +38,8 @@ impl Registry {
 
     /// Inserts a new (open) order.
     pub fn insert(&mut self, order: Order) {
-        self.by_client_id.insert(order.client_order_id.clone(), order.key);
+        self.by_client_id
+            .insert(order.client_order_id.clone(), order.key);
         self.open.insert(order.key);
         self.orders.insert(order.key, order);
     }
@@ -60,7 +64,9 @@ impl Registry {
 
     /// Returns an order by client order id.
     pub fn by_client_id(&self, client_order_id: &str) -> Option<&Order> {
-        self.by_client_id.get(client_order_id).and_then(|k| self.orders.get(k))
+        self.by_client_id
+            .get(client_order_id)
+            .and_then(|k| self.orders.get(k))
     }
 
     /// Returns the keys of open orders in creation order.

@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(S::New.transition(E::PartialFill), Ok(S::PartiallyFilled));
         assert_eq!(S::New.transition(E::FinalFill), Ok(S::Filled));
         assert_eq!(S::New.transition(E::Cancel), Ok(S::Canceled));
-        assert_eq!(S::PartiallyFilled.transition(E::PartialFill), Ok(S::PartiallyFilled));
+        assert_eq!(
+            S::PartiallyFilled.transition(E::PartialFill),
+            Ok(S::PartiallyFilled)
+        );
         assert_eq!(S::PartiallyFilled.transition(E::FinalFill), Ok(S::Filled));
         assert_eq!(S::PartiallyFilled.transition(E::Cancel), Ok(S::Canceled));
     }

@@ -51,7 +51,10 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Err(self.err(RejectCode::MissingField, format!("missing field `{name}`"))),
             Some(Value::String(s)) => Ok(s),
-            Some(_) => Err(self.err(RejectCode::InvalidValue, format!("`{name}` must be a string"))),
+            Some(_) => Err(self.err(
+                RejectCode::InvalidValue,
+                format!("`{name}` must be a string"),
+            )),
         }
     }
 
@@ -59,7 +62,10 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.err(RejectCode::InvalidValue, format!("`{name}` must be a string or null"))),
+            Some(_) => Err(self.err(
+                RejectCode::InvalidValue,
+                format!("`{name}` must be a string or null"),
+            )),
         }
     }
 
@@ -67,23 +73,33 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(self.err(RejectCode::InvalidValue, format!("`{name}` must be a boolean"))),
+            Some(_) => Err(self.err(
+                RejectCode::InvalidValue,
+                format!("`{name}` must be a boolean"),
+            )),
         }
     }
 
     fn positive_number(&self, name: &str, value: &Value) -> Result<f64, DecodeError> {
         let Some(x) = value.as_f64() else {
-            return Err(self.err(RejectCode::InvalidValue, format!("`{name}` must be a number")));
+            return Err(self.err(
+                RejectCode::InvalidValue,
+                format!("`{name}` must be a number"),
+            ));
         };
         if !x.is_finite() || x <= 0.0 {
-            return Err(self.err(RejectCode::InvalidValue, format!("`{name}` must be positive and finite, got {x}")));
+            return Err(self.err(
+                RejectCode::InvalidValue,
+                format!("`{name}` must be positive and finite, got {x}"),
+            ));
         }
         Ok(x)
     }
 
     fn name(&self, name: &str, max_len: usize) -> Result<String, DecodeError> {
         let s = self.req_str(name)?;
-        check_name(s, max_len).map_err(|why| self.err(RejectCode::InvalidValue, format!("`{name}` {why}")))?;
+        check_name(s, max_len)
+            .map_err(|why| self.err(RejectCode::InvalidValue, format!("`{name}` {why}")))?;
         Ok(s.to_owned())
     }
 
@@ -103,7 +119,9 @@ impl<'a> Fields<'a> {
 pub fn is_valid_client_order_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= MAX_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 fn check_name(s: &str, max_len: usize) -> Result<(), String> {
@@ -124,17 +142,28 @@ fn check_name(s: &str, max_len: usize) -> Result<(), String> {
 /// # Errors
 /// [`DecodeError`] with the reject code of `docs/protocol.md`.
 pub fn decode(frame: &[u8], max_bytes: usize) -> Result<Request, DecodeError> {
-    let bare = |code, reason: String| DecodeError { req_id: None, client_order_id: None, code, reason };
+    let bare = |code, reason: String| DecodeError {
+        req_id: None,
+        client_order_id: None,
+        code,
+        reason,
+    };
     if frame.len() > max_bytes {
         return Err(bare(
             RejectCode::Oversized,
-            format!("frame of {} bytes exceeds the limit of {max_bytes}", frame.len()),
+            format!(
+                "frame of {} bytes exceeds the limit of {max_bytes}",
+                frame.len()
+            ),
         ));
     }
     let value: Value = serde_json::from_slice(frame)
         .map_err(|e| bare(RejectCode::Malformed, format!("not valid JSON: {e}")))?;
     let Value::Object(obj) = &value else {
-        return Err(bare(RejectCode::Malformed, "frame is not a JSON object".into()));
+        return Err(bare(
+            RejectCode::Malformed,
+            "frame is not a JSON object".into(),
+        ));
     };
     let req_id = obj.get("req_id").and_then(Value::as_i64);
     let client_order_id = obj
@@ -142,22 +171,32 @@ pub fn decode(frame: &[u8], max_bytes: usize) -> Result<Request, DecodeError> {
         .and_then(Value::as_str)
         .filter(|s| is_valid_client_order_id(s))
         .map(str::to_owned);
-    let f = Fields { obj, req_id, client_order_id };
+    let f = Fields {
+        obj,
+        req_id,
+        client_order_id,
+    };
     match f.get("v") {
         None => return Err(f.err(RejectCode::MissingField, "missing field `v`")),
         Some(v) if v.as_u64() == Some(PROTOCOL_VERSION) => {}
         Some(v) => {
             return Err(f.err(
                 RejectCode::UnsupportedVersion,
-                format!("protocol version {v} is not supported (this core speaks {PROTOCOL_VERSION})"),
+                format!(
+                    "protocol version {v} is not supported (this core speaks {PROTOCOL_VERSION})"
+                ),
             ))
         }
     }
     let kind = f.req_str("type")?;
     let command = match kind {
-        "Hello" => Command::Hello { client: f.opt_str("client")?.map(|s| s.chars().take(128).collect()) },
+        "Hello" => Command::Hello {
+            client: f.opt_str("client")?.map(|s| s.chars().take(128).collect()),
+        },
         "NewOrder" => Command::NewOrder(decode_new_order(&f)?),
-        "Cancel" => Command::Cancel { client_order_id: client_order_id_field(&f)? },
+        "Cancel" => Command::Cancel {
+            client_order_id: client_order_id_field(&f)?,
+        },
         "CancelAll" => Command::CancelAll(decode_filter(&f)?),
         "Flatten" => Command::Flatten(decode_filter(&f)?),
         "KillSwitch" => {
@@ -173,14 +212,23 @@ pub fn decode(frame: &[u8], max_bytes: usize) -> Result<Request, DecodeError> {
                 }
             };
             let reason = f.opt_str("reason")?.map(|s| s.chars().take(256).collect());
-            Command::KillSwitch { scope, state, reason }
+            Command::KillSwitch {
+                scope,
+                state,
+                reason,
+            }
         }
-        "Resume" => Command::Resume { scope: decode_scope(&f)? },
+        "Resume" => Command::Resume {
+            scope: decode_scope(&f)?,
+        },
         "Heartbeat" => {
             let ts_init = match f.get("ts_init") {
                 None => None,
                 Some(v) => Some(v.as_i64().ok_or_else(|| {
-                    f.err(RejectCode::InvalidValue, "`ts_init` must be an integer (ns)")
+                    f.err(
+                        RejectCode::InvalidValue,
+                        "`ts_init` must be an integer (ns)",
+                    )
                 })?),
             };
             let loop_age_ms = match f.get("loop_age_ms") {
@@ -195,22 +243,33 @@ pub fn decode(frame: &[u8], max_bytes: usize) -> Result<Request, DecodeError> {
                     }
                 },
             };
-            Command::Heartbeat { ts_init, loop_age_ms }
+            Command::Heartbeat {
+                ts_init,
+                loop_age_ms,
+            }
         }
         "Snapshot" => Command::Snapshot,
-        "QueryOrder" => Command::QueryOrder { client_order_id: client_order_id_field(&f)? },
+        "QueryOrder" => Command::QueryOrder {
+            client_order_id: client_order_id_field(&f)?,
+        },
         "ReplayReports" => {
             let from_seq = match f.get("from_seq") {
                 None => return Err(f.err(RejectCode::MissingField, "missing field `from_seq`")),
                 Some(v) => v.as_u64().ok_or_else(|| {
-                    f.err(RejectCode::InvalidValue, "`from_seq` must be a non-negative integer")
+                    f.err(
+                        RejectCode::InvalidValue,
+                        "`from_seq` must be a non-negative integer",
+                    )
                 })?,
             };
             Command::ReplayReports { from_seq }
         }
         other => {
             let shown: String = other.chars().take(64).collect();
-            return Err(f.err(RejectCode::UnknownType, format!("unknown command type {shown:?}")));
+            return Err(f.err(
+                RejectCode::UnknownType,
+                format!("unknown command type {shown:?}"),
+            ));
         }
     };
     let req_id = match f.get("req_id") {
@@ -238,20 +297,33 @@ fn decode_new_order(f: &Fields<'_>) -> Result<NewOrder, DecodeError> {
     let strategy_id = f.name("strategy_id", 128)?;
     let symbol = f.name("symbol", 64)?;
     let side_text = f.req_str("side")?;
-    let side = Side::parse(side_text)
-        .ok_or_else(|| f.err(RejectCode::InvalidValue, format!("`side` must be BUY or SELL, got {side_text:?}")))?;
+    let side = Side::parse(side_text).ok_or_else(|| {
+        f.err(
+            RejectCode::InvalidValue,
+            format!("`side` must be BUY or SELL, got {side_text:?}"),
+        )
+    })?;
     let type_text = f.req_str("order_type")?;
     let order_type = OrderType::parse(type_text).ok_or_else(|| {
-        f.err(RejectCode::InvalidValue, format!("`order_type` must be MARKET or LIMIT, got {type_text:?}"))
+        f.err(
+            RejectCode::InvalidValue,
+            format!("`order_type` must be MARKET or LIMIT, got {type_text:?}"),
+        )
     })?;
     let price = match (order_type, f.get("price")) {
         (OrderType::Limit, None) => {
-            return Err(f.err(RejectCode::MissingField, "missing field `price` (required for LIMIT)"))
+            return Err(f.err(
+                RejectCode::MissingField,
+                "missing field `price` (required for LIMIT)",
+            ))
         }
         (OrderType::Limit, Some(v)) => Some(f.positive_number("price", v)?),
         (OrderType::Market, None) => None,
         (OrderType::Market, Some(_)) => {
-            return Err(f.err(RejectCode::InvalidValue, "`price` must be absent or null for MARKET"))
+            return Err(f.err(
+                RejectCode::InvalidValue,
+                "`price` must be absent or null for MARKET",
+            ))
         }
     };
     let qty = match f.get("qty") {
@@ -261,16 +333,25 @@ fn decode_new_order(f: &Fields<'_>) -> Result<NewOrder, DecodeError> {
     let time_in_force = match f.opt_str("time_in_force")? {
         None => TimeInForce::Gtc,
         Some(t) => TimeInForce::parse(t).ok_or_else(|| {
-            f.err(RejectCode::InvalidValue, format!("`time_in_force` must be GTC or IOC, got {t:?}"))
+            f.err(
+                RejectCode::InvalidValue,
+                format!("`time_in_force` must be GTC or IOC, got {t:?}"),
+            )
         })?,
     };
     let post_only = f.opt_bool("post_only")?;
     let reduce_only = f.opt_bool("reduce_only")?;
     if post_only && order_type == OrderType::Market {
-        return Err(f.err(RejectCode::InvalidValue, "`post_only` is only valid for LIMIT orders"));
+        return Err(f.err(
+            RejectCode::InvalidValue,
+            "`post_only` is only valid for LIMIT orders",
+        ));
     }
     if post_only && time_in_force == TimeInForce::Ioc {
-        return Err(f.err(RejectCode::InvalidValue, "`post_only` cannot be combined with IOC"));
+        return Err(f.err(
+            RejectCode::InvalidValue,
+            "`post_only` cannot be combined with IOC",
+        ));
     }
     Ok(NewOrder {
         client_order_id,
@@ -287,14 +368,20 @@ fn decode_new_order(f: &Fields<'_>) -> Result<NewOrder, DecodeError> {
 }
 
 fn decode_filter(f: &Fields<'_>) -> Result<Filter, DecodeError> {
-    Ok(Filter { strategy_id: f.opt_name("strategy_id", 128)?, symbol: f.opt_name("symbol", 64)? })
+    Ok(Filter {
+        strategy_id: f.opt_name("strategy_id", 128)?,
+        symbol: f.opt_name("symbol", 64)?,
+    })
 }
 
 fn decode_scope(f: &Fields<'_>) -> Result<Scope, DecodeError> {
     let kind = f.req_str("scope")?;
     let target = || -> Result<String, DecodeError> {
         f.opt_name("target", 128)?.ok_or_else(|| {
-            f.err(RejectCode::MissingField, format!("missing field `target` (required for scope {kind})"))
+            f.err(
+                RejectCode::MissingField,
+                format!("missing field `target` (required for scope {kind})"),
+            )
         })
     };
     match kind {
@@ -325,7 +412,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(req.req_id, 2);
-        let Command::NewOrder(o) = req.command else { panic!("not a NewOrder") };
+        let Command::NewOrder(o) = req.command else {
+            panic!("not a NewOrder")
+        };
         assert_eq!(o.time_in_force, TimeInForce::Gtc);
         assert!(!o.post_only && !o.reduce_only);
         assert_eq!(o.price, Some(63250.5));
@@ -335,13 +424,31 @@ mod tests {
     fn each_malformation_maps_to_its_code() {
         assert_eq!(code("{"), RejectCode::Malformed);
         assert_eq!(code("[1,2]"), RejectCode::Malformed);
-        assert_eq!(code(r#"{"type":"Hello","req_id":1}"#), RejectCode::MissingField);
-        assert_eq!(code(r#"{"v":2,"type":"Hello","req_id":1}"#), RejectCode::UnsupportedVersion);
-        assert_eq!(code(r#"{"v":1.5,"type":"Hello","req_id":1}"#), RejectCode::UnsupportedVersion);
-        assert_eq!(code(r#"{"v":1,"type":"Launch","req_id":1}"#), RejectCode::UnknownType);
-        assert_eq!(code(r#"{"v":1,"type":"Ack","req_id":1}"#), RejectCode::UnknownType);
+        assert_eq!(
+            code(r#"{"type":"Hello","req_id":1}"#),
+            RejectCode::MissingField
+        );
+        assert_eq!(
+            code(r#"{"v":2,"type":"Hello","req_id":1}"#),
+            RejectCode::UnsupportedVersion
+        );
+        assert_eq!(
+            code(r#"{"v":1.5,"type":"Hello","req_id":1}"#),
+            RejectCode::UnsupportedVersion
+        );
+        assert_eq!(
+            code(r#"{"v":1,"type":"Launch","req_id":1}"#),
+            RejectCode::UnknownType
+        );
+        assert_eq!(
+            code(r#"{"v":1,"type":"Ack","req_id":1}"#),
+            RejectCode::UnknownType
+        );
         assert_eq!(code(r#"{"v":1,"type":"Hello"}"#), RejectCode::MissingField);
-        assert_eq!(code(r#"{"v":1,"type":"Hello","req_id":"x"}"#), RejectCode::InvalidValue);
+        assert_eq!(
+            code(r#"{"v":1,"type":"Hello","req_id":"x"}"#),
+            RejectCode::InvalidValue
+        );
         assert_eq!(
             code(r#"{"v":1,"type":"Cancel","req_id":1,"client_order_id":"bad id!"}"#),
             RejectCode::InvalidValue
@@ -369,13 +476,19 @@ mod tests {
     #[test]
     fn oversized_frame_is_refused_before_parsing() {
         let frame = vec![b' '; 70_000];
-        assert_eq!(decode(&frame, 65_536).unwrap_err().code, RejectCode::Oversized);
+        assert_eq!(
+            decode(&frame, 65_536).unwrap_err().code,
+            RejectCode::Oversized
+        );
     }
 
     #[test]
     fn reject_echoes_req_id_and_client_order_id_when_readable() {
-        let err = decode(br#"{"v":1,"type":"NewOrder","req_id":9,"client_order_id":"x-1"}"#, 65_536)
-            .unwrap_err();
+        let err = decode(
+            br#"{"v":1,"type":"NewOrder","req_id":9,"client_order_id":"x-1"}"#,
+            65_536,
+        )
+        .unwrap_err();
         assert_eq!(err.req_id, Some(9));
         assert_eq!(err.client_order_id.as_deref(), Some("x-1"));
     }

@@ -111,8 +111,14 @@ impl Filter {
     pub fn from_scope(scope: &Scope) -> Self {
         match scope {
             Scope::Global => Self::default(),
-            Scope::Strategy(s) => Self { strategy_id: Some(s.clone()), symbol: None },
-            Scope::Symbol(s) => Self { strategy_id: None, symbol: Some(s.clone()) },
+            Scope::Strategy(s) => Self {
+                strategy_id: Some(s.clone()),
+                symbol: None,
+            },
+            Scope::Symbol(s) => Self {
+                strategy_id: None,
+                symbol: Some(s.clone()),
+            },
         }
     }
 }

@@ -67,7 +67,15 @@ impl<'a> Reject<'a> {
         code: &'static str,
         reason: &'a str,
     ) -> Self {
-        Self { v: V, kind: "Reject", req_id, last_seq, client_order_id, code, reason }
+        Self {
+            v: V,
+            kind: "Reject",
+            req_id,
+            last_seq,
+            client_order_id,
+            code,
+            reason,
+        }
     }
 }
 
@@ -109,7 +117,13 @@ pub struct Ack<'a> {
 impl<'a> Ack<'a> {
     /// Builds a bare ack.
     pub fn new(req_id: i64, last_seq: u64) -> Self {
-        Self { v: V, kind: "Ack", req_id, last_seq, ..Self::default() }
+        Self {
+            v: V,
+            kind: "Ack",
+            req_id,
+            last_seq,
+            ..Self::default()
+        }
     }
 }
 
@@ -220,8 +234,22 @@ pub struct HeartbeatReply<'a> {
 
 impl<'a> HeartbeatReply<'a> {
     /// Builds the reply.
-    pub fn new(req_id: i64, last_seq: u64, session_id: &'a str, ts_init: i64, trading_state: TradingStateView) -> Self {
-        Self { v: V, kind: "Heartbeat", req_id, last_seq, session_id, ts_init, trading_state }
+    pub fn new(
+        req_id: i64,
+        last_seq: u64,
+        session_id: &'a str,
+        ts_init: i64,
+        trading_state: TradingStateView,
+    ) -> Self {
+        Self {
+            v: V,
+            kind: "Heartbeat",
+            req_id,
+            last_seq,
+            session_id,
+            ts_init,
+            trading_state,
+        }
     }
 }
 
@@ -538,7 +566,17 @@ impl<'a> RiskEvent<'a> {
         ts_event: i64,
         ts_init: i64,
     ) -> Self {
-        Self { v: V, kind: "RiskEvent", seq, event_kind, scope, target, message, ts_event, ts_init }
+        Self {
+            v: V,
+            kind: "RiskEvent",
+            seq,
+            event_kind,
+            scope,
+            target,
+            message,
+            ts_event,
+            ts_init,
+        }
     }
 }
 
@@ -572,9 +610,20 @@ impl<'a> BookSnapshot<'a> {
         asks: &[(i64, i64)],
     ) -> Self {
         let conv = |levels: &[(i64, i64)]| -> Vec<[f64; 2]> {
-            levels.iter().map(|(p, q)| [instrument.price(*p), instrument.qty(*q)]).collect()
+            levels
+                .iter()
+                .map(|(p, q)| [instrument.price(*p), instrument.qty(*q)])
+                .collect()
         };
-        Self { v: V, kind: "BookSnapshot", symbol: &instrument.symbol, seq, ts_event, bids: conv(bids), asks: conv(asks) }
+        Self {
+            v: V,
+            kind: "BookSnapshot",
+            symbol: &instrument.symbol,
+            seq,
+            ts_event,
+            bids: conv(bids),
+            asks: conv(asks),
+        }
     }
 }
 

@@ -75,11 +75,17 @@ pub fn check_trading_state(intent: &OrderIntent<'_>, state: TradingState) -> Res
         _ if intent.reduce_only => Ok(()),
         TradingState::Halted => reject(
             RejectCode::Halted,
-            format!("trading is halted for {} / {}; only reduce-only orders are accepted", intent.strategy_id, intent.symbol),
+            format!(
+                "trading is halted for {} / {}; only reduce-only orders are accepted",
+                intent.strategy_id, intent.symbol
+            ),
         ),
         TradingState::Reducing => reject(
             RejectCode::ReduceOnly,
-            format!("{} / {} is reducing; only reduce-only orders are accepted", intent.strategy_id, intent.symbol),
+            format!(
+                "{} / {} is reducing; only reduce-only orders are accepted",
+                intent.strategy_id, intent.symbol
+            ),
         ),
     }
 }
@@ -88,7 +94,10 @@ pub fn check_trading_state(intent: &OrderIntent<'_>, state: TradingState) -> Res
 ///
 /// # Errors
 /// `REDUCE_ONLY` when it would open or increase a position, or flip it.
-pub fn check_reduce_only(intent: &OrderIntent<'_>, strategy_position: f64) -> Result<(), Rejection> {
+pub fn check_reduce_only(
+    intent: &OrderIntent<'_>,
+    strategy_position: f64,
+) -> Result<(), Rejection> {
     if !intent.reduce_only {
         return Ok(());
     }
@@ -119,7 +128,10 @@ pub fn check_order_qty(intent: &OrderIntent<'_>, limits: &RiskConfig) -> Result<
     match limits.max_order_qty.get(intent.symbol) {
         Some(max) if intent.qty > *max => reject(
             RejectCode::MaxQty,
-            format!("qty {} exceeds max_order_qty {max} for {}", intent.qty, intent.symbol),
+            format!(
+                "qty {} exceeds max_order_qty {max} for {}",
+                intent.qty, intent.symbol
+            ),
         ),
         _ => Ok(()),
     }
@@ -140,10 +152,17 @@ pub fn reference_price(
     fresh_mid(intent.symbol, reference, limits)
 }
 
-fn fresh_mid(symbol: &str, reference: Option<Reference>, limits: &RiskConfig) -> Result<f64, Rejection> {
+fn fresh_mid(
+    symbol: &str,
+    reference: Option<Reference>,
+    limits: &RiskConfig,
+) -> Result<f64, Rejection> {
     let max_age = i64::try_from(limits.max_mid_age_ms).unwrap_or(i64::MAX);
     match reference {
-        None => Err(Rejection::new(RejectCode::StaleReference, format!("no mid price for {symbol}"))),
+        None => Err(Rejection::new(
+            RejectCode::StaleReference,
+            format!("no mid price for {symbol}"),
+        )),
         Some(r) if r.age_ms > max_age => Err(Rejection::new(
             RejectCode::StaleReference,
             format!("mid of {symbol} is {} ms old (max {max_age} ms)", r.age_ms),
@@ -156,12 +175,19 @@ fn fresh_mid(symbol: &str, reference: Option<Reference>, limits: &RiskConfig) ->
 ///
 /// # Errors
 /// `MAX_NOTIONAL`.
-pub fn check_order_notional(intent: &OrderIntent<'_>, price: f64, limits: &RiskConfig) -> Result<(), Rejection> {
+pub fn check_order_notional(
+    intent: &OrderIntent<'_>,
+    price: f64,
+    limits: &RiskConfig,
+) -> Result<(), Rejection> {
     let notional = intent.qty * price;
     if notional > limits.max_order_notional {
         return reject(
             RejectCode::MaxNotional,
-            format!("order notional {notional:.2} exceeds max_order_notional {}", limits.max_order_notional),
+            format!(
+                "order notional {notional:.2} exceeds max_order_notional {}",
+                limits.max_order_notional
+            ),
         );
     }
     Ok(())
@@ -222,7 +248,10 @@ pub fn check_exposure(
     if total > limits.max_total_exposure && projected.abs() > inputs.symbol_position.abs() {
         return reject(
             RejectCode::MaxExposure,
-            format!("total exposure would reach {total:.2}, above max_total_exposure {}", limits.max_total_exposure),
+            format!(
+                "total exposure would reach {total:.2}, above max_total_exposure {}",
+                limits.max_total_exposure
+            ),
         );
     }
     Ok(())
@@ -232,8 +261,14 @@ pub fn check_exposure(
 ///
 /// # Errors
 /// `STALE_REFERENCE` without a fresh mid, `PRICE_COLLAR` outside the collar.
-pub fn check_collar(intent: &OrderIntent<'_>, reference: Option<Reference>, limits: &RiskConfig) -> Result<(), Rejection> {
-    let Some(price) = intent.price else { return Ok(()) };
+pub fn check_collar(
+    intent: &OrderIntent<'_>,
+    reference: Option<Reference>,
+    limits: &RiskConfig,
+) -> Result<(), Rejection> {
+    let Some(price) = intent.price else {
+        return Ok(());
+    };
     let mid = fresh_mid(intent.symbol, reference, limits)?;
     let distance_bps = (price - mid).abs() / mid * 1e4;
     if distance_bps > limits.collar_bps {
@@ -252,7 +287,11 @@ pub fn check_collar(intent: &OrderIntent<'_>, reference: Option<Reference>, limi
 ///
 /// # Errors
 /// The first failing check's [`Rejection`].
-pub fn pre_trade(intent: &OrderIntent<'_>, inputs: &RiskInputs, limits: &RiskConfig) -> Result<(), Rejection> {
+pub fn pre_trade(
+    intent: &OrderIntent<'_>,
+    inputs: &RiskInputs,
+    limits: &RiskConfig,
+) -> Result<(), Rejection> {
     check_trading_state(intent, inputs.state)?;
     check_reduce_only(intent, inputs.strategy_position)?;
     check_order_qty(intent, limits)?;
@@ -289,23 +328,37 @@ impl RateLimiter {
     ///
     /// # Errors
     /// `RATE_LIMIT`.
-    pub fn check(&mut self, strategy: &str, now_ns: i64, limits: &RiskConfig) -> Result<(), Rejection> {
+    pub fn check(
+        &mut self,
+        strategy: &str,
+        now_ns: i64,
+        limits: &RiskConfig,
+    ) -> Result<(), Rejection> {
         Self::trim(&mut self.total, now_ns);
         if let Some(w) = self.per_strategy.get_mut(strategy) {
             Self::trim(w, now_ns);
             if w.len() >= limits.max_orders_per_sec_strategy as usize {
                 return reject(
                     RejectCode::RateLimit,
-                    format!("{strategy} exceeds {} orders per second", limits.max_orders_per_sec_strategy),
+                    format!(
+                        "{strategy} exceeds {} orders per second",
+                        limits.max_orders_per_sec_strategy
+                    ),
                 );
             }
         } else if limits.max_orders_per_sec_strategy == 0 {
-            return reject(RejectCode::RateLimit, "max_orders_per_sec_strategy is 0".into());
+            return reject(
+                RejectCode::RateLimit,
+                "max_orders_per_sec_strategy is 0".into(),
+            );
         }
         if self.total.len() >= limits.max_orders_per_sec_total as usize {
             return reject(
                 RejectCode::RateLimit,
-                format!("total exceeds {} orders per second", limits.max_orders_per_sec_total),
+                format!(
+                    "total exceeds {} orders per second",
+                    limits.max_orders_per_sec_total
+                ),
             );
         }
         Ok(())
@@ -317,11 +370,13 @@ impl RateLimiter {
         match self.per_strategy.get_mut(strategy) {
             Some(w) => w.push_back(now_ns),
             None => {
-                self.per_strategy.insert(strategy.to_owned(), VecDeque::from([now_ns]));
+                self.per_strategy
+                    .insert(strategy.to_owned(), VecDeque::from([now_ns]));
             }
         }
         if self.per_strategy.len() > 4096 {
-            self.per_strategy.retain(|_, w| w.back().is_some_and(|&t| t > now_ns - WINDOW_NS));
+            self.per_strategy
+                .retain(|_, w| w.back().is_some_and(|&t| t > now_ns - WINDOW_NS));
         }
     }
 }
@@ -367,7 +422,8 @@ impl DuplicateGuard {
         now_ns: i64,
         limits: &RiskConfig,
     ) -> Result<(), Rejection> {
-        let window = i64::try_from(limits.duplicate_window_ms).unwrap_or(i64::MAX / NS_PER_MS) * NS_PER_MS;
+        let window =
+            i64::try_from(limits.duplicate_window_ms).unwrap_or(i64::MAX / NS_PER_MS) * NS_PER_MS;
         if window == 0 {
             return Ok(());
         }

@@ -41,7 +41,9 @@ impl Deadman {
 
     /// Records a heartbeat received at `now_ns`.
     pub fn on_heartbeat(&mut self, now_ns: i64, loop_age_ms: u64) -> HeartbeatVerdict {
-        let age_ns = i64::try_from(loop_age_ms).unwrap_or(i64::MAX / NS_PER_MS).saturating_mul(NS_PER_MS);
+        let age_ns = i64::try_from(loop_age_ms)
+            .unwrap_or(i64::MAX / NS_PER_MS)
+            .saturating_mul(NS_PER_MS);
         if age_ns > self.timeout_ns {
             return HeartbeatVerdict::Stale;
         }
@@ -55,7 +57,8 @@ impl Deadman {
 
     /// Returns the time at which the switch fires if nothing arrives.
     pub fn deadline_ns(&self) -> Option<i64> {
-        self.armed.then(|| self.last_alive_ns.saturating_add(self.timeout_ns))
+        self.armed
+            .then(|| self.last_alive_ns.saturating_add(self.timeout_ns))
     }
 
     /// Fires (once) when the deadline has passed; returns the silence in ms.

@@ -67,8 +67,16 @@ impl KillSwitch {
     /// Returns the state governing an order of `strategy` in `symbol`.
     pub fn effective(&self, strategy: &str, symbol: &str) -> TradingState {
         let g = self.global.unwrap_or(TradingState::Active);
-        let st = self.strategies.get(strategy).copied().unwrap_or(TradingState::Active);
-        let sy = self.symbols.get(symbol).copied().unwrap_or(TradingState::Active);
+        let st = self
+            .strategies
+            .get(strategy)
+            .copied()
+            .unwrap_or(TradingState::Active);
+        let sy = self
+            .symbols
+            .get(symbol)
+            .copied()
+            .unwrap_or(TradingState::Active);
         g.max(st).max(sy)
     }
 
@@ -76,8 +84,16 @@ impl KillSwitch {
     pub fn view(&self) -> TradingStateView {
         TradingStateView {
             global: self.global.unwrap_or(TradingState::Active).as_str(),
-            strategies: self.strategies.iter().map(|(k, v)| (k.clone(), v.as_str())).collect(),
-            symbols: self.symbols.iter().map(|(k, v)| (k.clone(), v.as_str())).collect(),
+            strategies: self
+                .strategies
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str()))
+                .collect(),
+            symbols: self
+                .symbols
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str()))
+                .collect(),
         }
     }
 }

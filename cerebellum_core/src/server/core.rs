@@ -24,7 +24,9 @@ use crate::{
         },
     },
     risk::{
-        checks::{self, DuplicateGuard, DuplicateKey, OrderIntent, RateLimiter, Reference, RiskInputs},
+        checks::{
+            self, DuplicateGuard, DuplicateKey, OrderIntent, RateLimiter, Reference, RiskInputs,
+        },
         deadman::Deadman,
         killswitch::KillSwitch,
     },
@@ -264,18 +266,28 @@ impl Core {
         out.append(&mut self.reports);
     }
 
-    fn dispatch(&mut self, route: &Route, req_id: i64, command: Command, now: i64) -> Vec<Arc<[u8]>> {
+    fn dispatch(
+        &mut self,
+        route: &Route,
+        req_id: i64,
+        command: Command,
+        now: i64,
+    ) -> Vec<Arc<[u8]>> {
         let result = match command {
             Command::Hello { .. } => Ok(self.on_hello(route, req_id, now)),
             Command::NewOrder(o) => self.on_new_order(req_id, o, now),
             Command::Cancel { client_order_id } => self.on_cancel(req_id, &client_order_id, now),
             Command::CancelAll(filter) => Ok(self.on_cancel_all(req_id, &filter, now)),
             Command::Flatten(filter) => Ok(self.on_flatten(req_id, &filter, now)),
-            Command::KillSwitch { scope, state, reason } => {
-                Ok(self.on_kill_switch(req_id, &scope, state, reason.as_deref(), now))
-            }
+            Command::KillSwitch {
+                scope,
+                state,
+                reason,
+            } => Ok(self.on_kill_switch(req_id, &scope, state, reason.as_deref(), now)),
             Command::Resume { scope } => Ok(self.on_resume(req_id, &scope, now)),
-            Command::Heartbeat { loop_age_ms, .. } => Ok(self.on_heartbeat(req_id, loop_age_ms, now)),
+            Command::Heartbeat { loop_age_ms, .. } => {
+                Ok(self.on_heartbeat(req_id, loop_age_ms, now))
+            }
             Command::Snapshot => Ok(self.on_snapshot(req_id, now)),
             Command::QueryOrder { client_order_id } => Ok(self.on_query(req_id, &client_order_id)),
             Command::ReplayReports { from_seq } => return self.on_replay(req_id, from_seq),
@@ -295,8 +307,20 @@ impl Core {
         Arc::from(self.buf.as_slice())
     }
 
-    fn reject(&mut self, req_id: Option<i64>, client_order_id: Option<&str>, code: RejectCode, reason: &str) -> Arc<[u8]> {
-        let msg = Reject::new(req_id, self.reply_seq(), client_order_id, code.as_str(), reason);
+    fn reject(
+        &mut self,
+        req_id: Option<i64>,
+        client_order_id: Option<&str>,
+        code: RejectCode,
+        reason: &str,
+    ) -> Arc<[u8]> {
+        let msg = Reject::new(
+            req_id,
+            self.reply_seq(),
+            client_order_id,
+            code.as_str(),
+            reason,
+        );
         encode(&mut self.buf, &msg);
         self.bytes()
     }
@@ -326,9 +350,18 @@ impl Core {
     fn on_heartbeat(&mut self, req_id: i64, loop_age_ms: u64, now: i64) -> Arc<[u8]> {
         let verdict = self.deadman.on_heartbeat(now, loop_age_ms);
         if verdict == crate::risk::deadman::HeartbeatVerdict::Stale {
-            tracing::warn!(loop_age_ms, "engine heartbeat reports a stale loop; treated as absent");
+            tracing::warn!(
+                loop_age_ms,
+                "engine heartbeat reports a stale loop; treated as absent"
+            );
         }
-        let msg = HeartbeatReply::new(req_id, self.reply_seq(), &self.session_id, now, self.killswitch.view());
+        let msg = HeartbeatReply::new(
+            req_id,
+            self.reply_seq(),
+            &self.session_id,
+            now,
+            self.killswitch.view(),
+        );
         encode(&mut self.buf, &msg);
         self.bytes()
     }
@@ -338,19 +371,29 @@ impl Core {
         let open_orders = self
             .registry
             .open_orders()
-            .filter_map(|o| instruments.get(usize::from(o.symbol)).map(|i| OrderView::new(o, i)))
+            .filter_map(|o| {
+                instruments
+                    .get(usize::from(o.symbol))
+                    .map(|i| OrderView::new(o, i))
+            })
             .collect();
         let positions = self
             .positions
             .iter()
             .filter_map(|((strategy, sym), p)| {
-                instruments.get(usize::from(*sym)).map(|i| PositionView::new(strategy, p, i))
+                instruments
+                    .get(usize::from(*sym))
+                    .map(|i| PositionView::new(strategy, p, i))
             })
             .collect();
         let mids = instruments
             .iter()
             .enumerate()
-            .filter_map(|(i, inst)| self.venue.mid(i as SymbolId).map(|m| (inst.symbol.as_str(), m.price)))
+            .filter_map(|(i, inst)| {
+                self.venue
+                    .mid(i as SymbolId)
+                    .map(|m| (inst.symbol.as_str(), m.price))
+            })
             .collect();
         let msg = SnapshotReport {
             v: 1,
@@ -362,7 +405,10 @@ impl Core {
             trading_state: self.killswitch.view(),
             open_orders,
             positions,
-            balances: vec![BalanceView { asset: "USDT", total: round_dp(self.cash, 8) }],
+            balances: vec![BalanceView {
+                asset: "USDT",
+                total: round_dp(self.cash, 8),
+            }],
             mids,
         };
         encode(&mut self.buf, &msg);
@@ -371,7 +417,11 @@ impl Core {
 
     fn on_query(&mut self, req_id: i64, client_order_id: &str) -> Arc<[u8]> {
         let order = self.registry.by_client_id(client_order_id);
-        let view = order.and_then(|o| self.instruments.get(usize::from(o.symbol)).map(|i| OrderView::new(o, i)));
+        let view = order.and_then(|o| {
+            self.instruments
+                .get(usize::from(o.symbol))
+                .map(|i| OrderView::new(o, i))
+        });
         let msg = OrderStateReply {
             v: 1,
             kind: "OrderState",
@@ -393,7 +443,11 @@ impl Core {
                     kind: "ReplayDone",
                     req_id,
                     from_seq,
-                    to_seq: if entries.is_empty() { from_seq.saturating_sub(1).min(last) } else { last },
+                    to_seq: if entries.is_empty() {
+                        from_seq.saturating_sub(1).min(last)
+                    } else {
+                        last
+                    },
                     last_seq: last,
                 };
                 encode(&mut self.buf, &msg);
@@ -439,7 +493,8 @@ impl Core {
         }
         let id = Some(o.client_order_id.clone());
         let submission = self.validate(&o).map_err(|r| (id.clone(), r))?;
-        self.check_risk(&submission, o.price, o.qty, now).map_err(|r| (id.clone(), r))?;
+        self.check_risk(&submission, o.price, o.qty, now)
+            .map_err(|r| (id.clone(), r))?;
         let key = self.submit(submission, now).map_err(|r| (id, r))?;
         let ack = self.order_ack(req_id, key, Some(false));
         self.drain_sink();
@@ -448,7 +503,10 @@ impl Core {
 
     fn validate(&self, o: &NewOrder) -> Result<Submission, Rejection> {
         let Some(&symbol) = self.symbol_ids.get(&o.symbol) else {
-            return Err(Rejection::new(RejectCode::UnknownSymbol, format!("unknown symbol {:?}", o.symbol)));
+            return Err(Rejection::new(
+                RejectCode::UnknownSymbol,
+                format!("unknown symbol {:?}", o.symbol),
+            ));
         };
         let inst = &self.instruments[usize::from(symbol)];
         let price_ticks = match o.price {
@@ -456,22 +514,42 @@ impl Core {
             Some(p) => Some(inst.tick.to_steps(p).map_err(|e| match e {
                 GridError::OffGrid => Rejection::new(
                     RejectCode::OffTick,
-                    format!("price {p} is not a multiple of tick {} for {}", inst.tick_size(), inst.symbol),
+                    format!(
+                        "price {p} is not a multiple of tick {} for {}",
+                        inst.tick_size(),
+                        inst.symbol
+                    ),
                 ),
-                _ => Rejection::new(RejectCode::InvalidValue, format!("price {p} is not usable ({e:?})")),
+                _ => Rejection::new(
+                    RejectCode::InvalidValue,
+                    format!("price {p} is not usable ({e:?})"),
+                ),
             })?),
         };
         let qty_lots = inst.lot.to_steps(o.qty).map_err(|e| match e {
             GridError::OffGrid => Rejection::new(
                 RejectCode::OffLot,
-                format!("qty {} is not a multiple of lot {} for {}", o.qty, inst.lot_size(), inst.symbol),
+                format!(
+                    "qty {} is not a multiple of lot {} for {}",
+                    o.qty,
+                    inst.lot_size(),
+                    inst.symbol
+                ),
             ),
-            _ => Rejection::new(RejectCode::InvalidValue, format!("qty {} is not usable ({e:?})", o.qty)),
+            _ => Rejection::new(
+                RejectCode::InvalidValue,
+                format!("qty {} is not usable ({e:?})", o.qty),
+            ),
         })?;
         if qty_lots < inst.min_lots {
             return Err(Rejection::new(
                 RejectCode::InvalidValue,
-                format!("qty {} is below min_qty {} for {}", o.qty, inst.min_qty(), inst.symbol),
+                format!(
+                    "qty {} is below min_qty {} for {}",
+                    o.qty,
+                    inst.min_qty(),
+                    inst.symbol
+                ),
             ));
         }
         Ok(Submission {
@@ -492,8 +570,10 @@ impl Core {
         let s = usize::from(symbol);
         let inst = &self.instruments[s];
         let signed_qty = |lots: i64| inst.qty(lots.abs()) * lots.signum() as f64;
-        let strategy_lots =
-            self.positions.get(&(strategy_id.to_owned(), symbol)).map_or(0, |p| p.qty_lots);
+        let strategy_lots = self
+            .positions
+            .get(&(strategy_id.to_owned(), symbol))
+            .map_or(0, |p| p.qty_lots);
         let open = match side {
             Side::Buy => self.open_buy_lots[s],
             Side::Sell => self.open_sell_lots[s],
@@ -522,7 +602,13 @@ impl Core {
         }
     }
 
-    fn check_risk(&mut self, sub: &Submission, price: Option<f64>, qty: f64, now: i64) -> Result<(), Rejection> {
+    fn check_risk(
+        &mut self,
+        sub: &Submission,
+        price: Option<f64>,
+        qty: f64,
+        now: i64,
+    ) -> Result<(), Rejection> {
         let symbol = &self.instruments[usize::from(sub.symbol)].symbol;
         let intent = OrderIntent {
             strategy_id: &sub.strategy_id,
@@ -622,12 +708,20 @@ impl Core {
         }
     }
 
-    fn request_cancel(&mut self, key: OrderKey, reason: CancelReason, now: i64) -> Result<(), Rejection> {
+    fn request_cancel(
+        &mut self,
+        key: OrderKey,
+        reason: CancelReason,
+        now: i64,
+    ) -> Result<(), Rejection> {
         let Some(order) = self.registry.get_mut(key) else {
             return Err(Rejection::new(RejectCode::UnknownOrder, "unknown order"));
         };
         if !order.is_open() {
-            return Err(Rejection::new(RejectCode::OrderClosed, format!("order is {}", order.status.as_str())));
+            return Err(Rejection::new(
+                RejectCode::OrderClosed,
+                format!("order is {}", order.status.as_str()),
+            ));
         }
         if order.cancel_reason.is_none() {
             order.cancel_reason = Some(reason);
@@ -639,10 +733,12 @@ impl Core {
             venue_order_id: order.venue_order_id.clone(),
             symbol: order.symbol,
         };
-        self.venue.cancel(&request, now, &mut self.sink).map_err(|e| match e {
-            VenueError::Rejected { code, reason } => Rejection::new(code, reason),
-            other => Rejection::new(RejectCode::VenueError, other.to_string()),
-        })
+        self.venue
+            .cancel(&request, now, &mut self.sink)
+            .map_err(|e| match e {
+                VenueError::Rejected { code, reason } => Rejection::new(code, reason),
+                other => Rejection::new(RejectCode::VenueError, other.to_string()),
+            })
     }
 
     fn on_cancel(
@@ -653,9 +749,16 @@ impl Core {
     ) -> Result<Arc<[u8]>, (Option<String>, Rejection)> {
         let id = Some(client_order_id.to_owned());
         let Some(key) = self.registry.by_client_id(client_order_id).map(|o| o.key) else {
-            return Err((id, Rejection::new(RejectCode::UnknownOrder, format!("unknown order {client_order_id}"))));
+            return Err((
+                id,
+                Rejection::new(
+                    RejectCode::UnknownOrder,
+                    format!("unknown order {client_order_id}"),
+                ),
+            ));
         };
-        self.request_cancel(key, CancelReason::User, now).map_err(|r| (id, r))?;
+        self.request_cancel(key, CancelReason::User, now)
+            .map_err(|r| (id, r))?;
         let ack = self.order_ack(req_id, key, None);
         self.drain_sink();
         Ok(ack)
@@ -686,7 +789,10 @@ impl Core {
 
     fn on_cancel_all(&mut self, req_id: i64, filter: &Filter, now: i64) -> Arc<[u8]> {
         let canceled = self.cancel_matching(filter, &CancelReason::User, now);
-        let msg = Ack { canceled: Some(canceled), ..Ack::new(req_id, self.reply_seq()) };
+        let msg = Ack {
+            canceled: Some(canceled),
+            ..Ack::new(req_id, self.reply_seq())
+        };
         encode(&mut self.buf, &msg);
         let ack = self.bytes();
         self.drain_sink();
@@ -698,7 +804,9 @@ impl Core {
     fn flatten_positions(&mut self, filter: &Filter, now: i64) -> u64 {
         let mut targets = Vec::new();
         for ((strategy, sym), p) in &self.positions {
-            let Some(inst) = self.instruments.get(usize::from(*sym)) else { continue };
+            let Some(inst) = self.instruments.get(usize::from(*sym)) else {
+                continue;
+            };
             if p.qty_lots == 0 || !filter.matches(strategy, &inst.symbol) {
                 continue;
             }
@@ -740,7 +848,10 @@ impl Core {
         self.cancel_matching(filter, &CancelReason::User, now);
         self.drain_sink();
         let orders = self.flatten_positions(filter, now);
-        let msg = Ack { orders: Some(orders), ..Ack::new(req_id, self.reply_seq()) };
+        let msg = Ack {
+            orders: Some(orders),
+            ..Ack::new(req_id, self.reply_seq())
+        };
         encode(&mut self.buf, &msg);
         let ack = self.bytes();
         self.drain_sink();
@@ -772,7 +883,10 @@ impl Core {
                 self.flatten_positions(&filter, now)
             } else {
                 self.halts.retain(|h| &h.scope != scope);
-                self.halts.push(HaltJob { scope: scope.clone(), next_retry_ns: now + HALT_RETRY_NS });
+                self.halts.push(HaltJob {
+                    scope: scope.clone(),
+                    next_retry_ns: now + HALT_RETRY_NS,
+                });
                 0
             };
             (canceled, orders)
@@ -800,7 +914,10 @@ impl Core {
             scope.target().map(|t| format!(" {t}")).unwrap_or_default()
         );
         self.journal_risk_event("RESUMED", scope, &message, now);
-        let msg = Ack { trading_state: Some(self.killswitch.view()), ..Ack::new(req_id, self.reply_seq()) };
+        let msg = Ack {
+            trading_state: Some(self.killswitch.view()),
+            ..Ack::new(req_id, self.reply_seq())
+        };
         encode(&mut self.buf, &msg);
         self.bytes()
     }
@@ -824,7 +941,12 @@ impl Core {
     }
 
     fn run_halts(&mut self, now: i64) {
-        let due: Vec<HaltJob> = self.halts.iter().filter(|h| h.next_retry_ns <= now).cloned().collect();
+        let due: Vec<HaltJob> = self
+            .halts
+            .iter()
+            .filter(|h| h.next_retry_ns <= now)
+            .cloned()
+            .collect();
         for job in due {
             let filter = Filter::from_scope(&job.scope);
             let open = self.keys_in(&filter);
@@ -868,13 +990,26 @@ impl Core {
         let now = self.clock.now_ns();
         match event {
             VenueEvent::Accepted { key, ts_event } => {
-                if self.registry.get(key).is_some_and(|o| !o.announced && o.is_open()) {
+                if self
+                    .registry
+                    .get(key)
+                    .is_some_and(|o| !o.announced && o.is_open())
+                {
                     self.announce(key, ts_event, now);
                 }
             }
-            VenueEvent::Rejected { key, code, reason, ts_event } => self.on_rejected(key, code, &reason, ts_event, now),
+            VenueEvent::Rejected {
+                key,
+                code,
+                reason,
+                ts_event,
+            } => self.on_rejected(key, code, &reason, ts_event, now),
             VenueEvent::Filled(fill) => self.on_fill(fill, now),
-            VenueEvent::Canceled { key, reason, ts_event } => self.on_canceled(key, &reason, ts_event, now),
+            VenueEvent::Canceled {
+                key,
+                reason,
+                ts_event,
+            } => self.on_canceled(key, &reason, ts_event, now),
             VenueEvent::UnsolicitedFill(u) => self.on_unsolicited(u, now),
         }
     }
@@ -887,9 +1022,23 @@ impl Core {
         self.journal_order_update(key, None, None, false, ts_event, now);
     }
 
-    fn on_rejected(&mut self, key: OrderKey, code: RejectCode, reason: &str, ts_event: i64, now: i64) {
-        let Some(order) = self.registry.get(key) else { return };
-        let (symbol, side, leaves, announced) = (order.symbol, order.side, order.leaves_lots(), order.announced);
+    fn on_rejected(
+        &mut self,
+        key: OrderKey,
+        code: RejectCode,
+        reason: &str,
+        ts_event: i64,
+        now: i64,
+    ) {
+        let Some(order) = self.registry.get(key) else {
+            return;
+        };
+        let (symbol, side, leaves, announced) = (
+            order.symbol,
+            order.side,
+            order.leaves_lots(),
+            order.announced,
+        );
         let text = format!("{}: {reason}", code.as_str());
         if announced {
             // Venues must not refuse after accepting; if one does, close the order as cancelled.
@@ -921,7 +1070,9 @@ impl Core {
         if !order.announced {
             self.announce(key, fill.ts_event, now);
         }
-        let Some(order) = self.registry.get_mut(key) else { return };
+        let Some(order) = self.registry.get_mut(key) else {
+            return;
+        };
         if let Err(e) = order.apply_fill(fill.price_ticks, fill.qty_lots, fill.fee, fill.ts_event) {
             // The money moved anyway (e.g. a venue reporting a fill after the cancel):
             // book it to the order's strategy as an unsolicited fill rather than lose it.
@@ -939,15 +1090,24 @@ impl Core {
             return;
         }
         order.exec_ids.push(fill.exec_id.clone());
-        let (symbol, side, strategy, terminal) =
-            (order.symbol, order.side, order.strategy_id.clone(), order.status.is_terminal());
+        let (symbol, side, strategy, terminal) = (
+            order.symbol,
+            order.side,
+            order.strategy_id.clone(),
+            order.status.is_terminal(),
+        );
         let s = usize::from(symbol);
-        let Some(inst) = self.instruments.get(s) else { return };
+        let Some(inst) = self.instruments.get(s) else {
+            return;
+        };
         let (price, qty) = (inst.price(fill.price_ticks), inst.qty(fill.qty_lots));
         self.open_delta(symbol, side, -fill.qty_lots);
         self.net_lots[s] += side.sign() * fill.qty_lots;
         self.cash -= side.sign() as f64 * price * qty + fill.fee;
-        self.positions.entry((strategy, symbol)).or_default().apply_fill(side, fill.qty_lots, qty, price, fill.fee);
+        self.positions
+            .entry((strategy, symbol))
+            .or_default()
+            .apply_fill(side, fill.qty_lots, qty, price, fill.fee);
         let fields = FillFields {
             last_qty: qty,
             last_price: price,
@@ -963,14 +1123,18 @@ impl Core {
     }
 
     fn on_canceled(&mut self, key: OrderKey, reason: &CancelReason, ts_event: i64, now: i64) {
-        let Some(order) = self.registry.get(key) else { return };
+        let Some(order) = self.registry.get(key) else {
+            return;
+        };
         if !order.is_open() {
             return;
         }
         if !order.announced {
             self.announce(key, ts_event, now);
         }
-        let Some(order) = self.registry.get_mut(key) else { return };
+        let Some(order) = self.registry.get_mut(key) else {
+            return;
+        };
         let leaves = order.leaves_lots();
         let (symbol, side) = (order.symbol, order.side);
         let reason = match (reason, &order.cancel_reason) {
@@ -991,7 +1155,9 @@ impl Core {
 
     fn book_unsolicited(&mut self, u: crate::venue::UnsolicitedFill, strategy: &str, now: i64) {
         let s = usize::from(u.symbol);
-        let Some(inst) = self.instruments.get(s) else { return };
+        let Some(inst) = self.instruments.get(s) else {
+            return;
+        };
         let (price, qty) = (inst.price(u.fill.price_ticks), inst.qty(u.fill.qty_lots));
         let key = self.registry.next_key();
         let mut order = Order {
@@ -1017,7 +1183,15 @@ impl Core {
             cancel_requested_ns: None,
             exec_ids: vec![u.fill.exec_id.clone()],
         };
-        if order.apply_fill(u.fill.price_ticks, u.fill.qty_lots, u.fill.fee, u.fill.ts_event).is_err() {
+        if order
+            .apply_fill(
+                u.fill.price_ticks,
+                u.fill.qty_lots,
+                u.fill.fee,
+                u.fill.ts_event,
+            )
+            .is_err()
+        {
             return;
         }
         self.net_lots[s] += u.side.sign() * u.fill.qty_lots;
@@ -1053,9 +1227,22 @@ impl Core {
         ts_event: i64,
         now: i64,
     ) {
-        let Some(order) = self.registry.get(key) else { return };
-        let Some(inst) = self.instruments.get(usize::from(order.symbol)) else { return };
-        let msg = OrderUpdate::new(self.journal.next_seq(), order, inst, fill, reason, unsolicited, ts_event, now);
+        let Some(order) = self.registry.get(key) else {
+            return;
+        };
+        let Some(inst) = self.instruments.get(usize::from(order.symbol)) else {
+            return;
+        };
+        let msg = OrderUpdate::new(
+            self.journal.next_seq(),
+            order,
+            inst,
+            fill,
+            reason,
+            unsolicited,
+            ts_event,
+            now,
+        );
         encode(&mut self.buf, &msg);
         let entry = self.journal.append(self.buf.clone());
         self.reports.push(Out::Report(entry));

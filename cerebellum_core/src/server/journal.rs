@@ -22,7 +22,11 @@ pub struct ReplayUnavailable {
 impl Journal {
     /// Creates an empty journal.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), entries: VecDeque::new(), last_seq: 0 }
+        Self {
+            capacity: capacity.max(1),
+            entries: VecDeque::new(),
+            last_seq: 0,
+        }
     }
 
     /// Returns the highest sequence number issued (0 before the first report).

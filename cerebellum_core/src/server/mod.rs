@@ -51,14 +51,20 @@ fn is_loopback_or_local(endpoint: &str) -> bool {
     if endpoint.starts_with("ipc://") || endpoint.starts_with("inproc://") {
         return true;
     }
-    let Some(rest) = endpoint.strip_prefix("tcp://") else { return false };
+    let Some(rest) = endpoint.strip_prefix("tcp://") else {
+        return false;
+    };
     let host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
     matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1") || host.starts_with("127.")
 }
 
 fn prepare_ipc_dir(endpoint: &str) -> Result<(), ServerError> {
-    let Some(path) = endpoint.strip_prefix("ipc://") else { return Ok(()) };
-    let Some(dir) = Path::new(path).parent() else { return Ok(()) };
+    let Some(path) = endpoint.strip_prefix("ipc://") else {
+        return Ok(());
+    };
+    let Some(dir) = Path::new(path).parent() else {
+        return Ok(());
+    };
     if dir.as_os_str().is_empty() || dir.exists() {
         return Ok(());
     }
@@ -88,14 +94,20 @@ fn secure(socket: &zmq::Socket, endpoint: &str, config: &Config) -> Result<(), S
     })?;
     let secret = zmq::z85_decode(&key)
         .map_err(|_| ServerError::Setup("curve secret key is not valid Z85".into()))?;
-    socket.set_curve_server(true).map_err(|e| ServerError::zmq("curve_server", e))?;
-    socket.set_curve_secretkey(&secret).map_err(|e| ServerError::zmq("curve_secretkey", e))?;
+    socket
+        .set_curve_server(true)
+        .map_err(|e| ServerError::zmq("curve_server", e))?;
+    socket
+        .set_curve_secretkey(&secret)
+        .map_err(|e| ServerError::zmq("curve_secretkey", e))?;
     Ok(())
 }
 
 fn bind(socket: &zmq::Socket, endpoint: &str) -> Result<String, ServerError> {
     prepare_ipc_dir(endpoint)?;
-    socket.bind(endpoint).map_err(|e| ServerError::zmq(format!("bind {endpoint}"), e))?;
+    socket
+        .bind(endpoint)
+        .map_err(|e| ServerError::zmq(format!("bind {endpoint}"), e))?;
     let last = socket
         .get_last_endpoint()
         .map_err(|e| ServerError::zmq("last endpoint", e))?
@@ -109,7 +121,9 @@ fn parent_alive(pid: u32) -> bool {
         Err(_) => return false,
     };
     // The state follows the parenthesised command name: "pid (comm) S ...".
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
     !matches!(state, Some('Z' | 'X') | None)
 }
 
@@ -147,17 +161,36 @@ pub fn run(
     on_bound: &mut dyn FnMut(&Bound),
 ) -> Result<(), ServerError> {
     let context = zmq::Context::new();
-    let router = context.socket(zmq::ROUTER).map_err(|e| ServerError::zmq("router socket", e))?;
-    router.set_linger(0).map_err(|e| ServerError::zmq("linger", e))?;
-    router.set_rcvhwm(100_000).map_err(|e| ServerError::zmq("rcvhwm", e))?;
-    router.set_sndhwm(100_000).map_err(|e| ServerError::zmq("sndhwm", e))?;
-    router.set_maxmsgsize(TRANSPORT_MAX_BYTES).map_err(|e| ServerError::zmq("maxmsgsize", e))?;
+    let router = context
+        .socket(zmq::ROUTER)
+        .map_err(|e| ServerError::zmq("router socket", e))?;
+    router
+        .set_linger(0)
+        .map_err(|e| ServerError::zmq("linger", e))?;
+    router
+        .set_rcvhwm(100_000)
+        .map_err(|e| ServerError::zmq("rcvhwm", e))?;
+    router
+        .set_sndhwm(100_000)
+        .map_err(|e| ServerError::zmq("sndhwm", e))?;
+    router
+        .set_maxmsgsize(TRANSPORT_MAX_BYTES)
+        .map_err(|e| ServerError::zmq("maxmsgsize", e))?;
     secure(&router, &config.cmd_endpoint, config)?;
-    let publisher_socket = context.socket(zmq::PUB).map_err(|e| ServerError::zmq("pub socket", e))?;
-    publisher_socket.set_linger(0).map_err(|e| ServerError::zmq("linger", e))?;
-    publisher_socket.set_sndhwm(20_000).map_err(|e| ServerError::zmq("sndhwm", e))?;
+    let publisher_socket = context
+        .socket(zmq::PUB)
+        .map_err(|e| ServerError::zmq("pub socket", e))?;
+    publisher_socket
+        .set_linger(0)
+        .map_err(|e| ServerError::zmq("linger", e))?;
+    publisher_socket
+        .set_sndhwm(20_000)
+        .map_err(|e| ServerError::zmq("sndhwm", e))?;
     secure(&publisher_socket, &config.md_endpoint, config)?;
-    let bound = Bound { cmd: bind(&router, &config.cmd_endpoint)?, md: bind(&publisher_socket, &config.md_endpoint)? };
+    let bound = Bound {
+        cmd: bind(&router, &config.cmd_endpoint)?,
+        md: bind(&publisher_socket, &config.md_endpoint)?,
+    };
     let mut publisher = Publisher::new(Some(publisher_socket), core.instruments());
     tracing::info!(cmd = %bound.cmd, md = %bound.md, session = core.session_id(), venue = core.venue().name(),
         mode = core.venue().mode(), "cerebellum ready");

@@ -25,7 +25,10 @@ impl Publisher {
         Self {
             socket,
             seq: vec![0; instruments.len()],
-            topics: instruments.iter().map(|i| (book_topic(&i.symbol), trade_topic(&i.symbol))).collect(),
+            topics: instruments
+                .iter()
+                .map(|i| (book_topic(&i.symbol), trade_topic(&i.symbol)))
+                .collect(),
             buf: Vec::with_capacity(4096),
             dropped: 0,
             sent: 0,
@@ -33,7 +36,11 @@ impl Publisher {
     }
 
     /// Encodes one market data item; returns `(topic, body)` and advances the symbol's seq.
-    pub fn encode<'a>(&'a mut self, md: &MarketData, instruments: &[Instrument]) -> Option<(&'a str, &'a [u8])> {
+    pub fn encode<'a>(
+        &'a mut self,
+        md: &MarketData,
+        instruments: &[Instrument],
+    ) -> Option<(&'a str, &'a [u8])> {
         let (symbol, is_book) = match md {
             MarketData::Book { symbol, .. } => (*symbol, true),
             MarketData::Trade { symbol, .. } => (*symbol, false),
@@ -44,13 +51,36 @@ impl Publisher {
         *seq += 1;
         let seq = *seq;
         match md {
-            MarketData::Book { ts_event, bids, asks, .. } => {
-                encode(&mut self.buf, &BookSnapshot::new(instrument, seq, *ts_event, bids, asks));
-            }
-            MarketData::Trade { ts_event, price_ticks, qty_lots, aggressor, trade_id, .. } => {
+            MarketData::Book {
+                ts_event,
+                bids,
+                asks,
+                ..
+            } => {
                 encode(
                     &mut self.buf,
-                    &Trade::new(instrument, seq, *ts_event, *price_ticks, *qty_lots, *aggressor, *trade_id),
+                    &BookSnapshot::new(instrument, seq, *ts_event, bids, asks),
+                );
+            }
+            MarketData::Trade {
+                ts_event,
+                price_ticks,
+                qty_lots,
+                aggressor,
+                trade_id,
+                ..
+            } => {
+                encode(
+                    &mut self.buf,
+                    &Trade::new(
+                        instrument,
+                        seq,
+                        *ts_event,
+                        *price_ticks,
+                        *qty_lots,
+                        *aggressor,
+                        *trade_id,
+                    ),
                 );
             }
         }

@@ -52,7 +52,11 @@ pub struct Peers {
 impl Peers {
     /// Creates an empty set; peers silent for `expiry_ns` are dropped.
     pub fn new(max_peers: usize, expiry_ns: i64) -> Self {
-        Self { peers: Vec::new(), max_peers: max_peers.max(1), expiry_ns }
+        Self {
+            peers: Vec::new(),
+            max_peers: max_peers.max(1),
+            expiry_ns,
+        }
     }
 
     /// Registers (or refreshes) a peer.
@@ -72,7 +76,10 @@ impl Peers {
                 self.peers.swap_remove(oldest);
             }
         }
-        self.peers.push(Peer { route: route.clone(), last_seen_ns: now_ns });
+        self.peers.push(Peer {
+            route: route.clone(),
+            last_seen_ns: now_ns,
+        });
     }
 
     /// Notes traffic from a peer (registered peers only).

@@ -228,7 +228,10 @@ pub enum VenueError {
 impl VenueError {
     /// Builds a final refusal.
     pub fn rejected(code: RejectCode, reason: impl Into<String>) -> Self {
-        Self::Rejected { code, reason: reason.into() }
+        Self::Rejected {
+            code,
+            reason: reason.into(),
+        }
     }
 }
 

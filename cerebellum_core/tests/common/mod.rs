@@ -22,7 +22,12 @@ pub struct Step {
 impl Step {
     /// Returns the single reply.
     pub fn reply(&self) -> &Value {
-        assert_eq!(self.replies.len(), 1, "expected one reply, got {:?}", self.replies);
+        assert_eq!(
+            self.replies.len(),
+            1,
+            "expected one reply, got {:?}",
+            self.replies
+        );
         &self.replies[0]
     }
 
@@ -90,7 +95,12 @@ impl Harness {
         let mut venue = SimVenue::new(&config.sim, instruments, DEFAULT_T0_NS);
         seed(&mut venue);
         let core = Core::new(config, Box::new(venue), Box::new(clock.clone()));
-        let mut h = Self { core, clock, route: vec![b"peer-1".to_vec()], req_id: 0 };
+        let mut h = Self {
+            core,
+            clock,
+            route: vec![b"peer-1".to_vec()],
+            req_id: 0,
+        };
         let step = h.send(json!({"type": "Hello", "client": "test"}));
         assert_eq!(step.reply()["type"], "Welcome");
         h
@@ -100,8 +110,12 @@ impl Harness {
         let mut step = Step::default();
         for o in out {
             match o {
-                Out::To(_, bytes) => step.replies.push(serde_json::from_slice(&bytes).expect("reply is JSON")),
-                Out::Report(bytes) => step.reports.push(serde_json::from_slice(&bytes).expect("report is JSON")),
+                Out::To(_, bytes) => step
+                    .replies
+                    .push(serde_json::from_slice(&bytes).expect("reply is JSON")),
+                Out::Report(bytes) => step
+                    .reports
+                    .push(serde_json::from_slice(&bytes).expect("report is JSON")),
             }
         }
         step
@@ -132,7 +146,15 @@ impl Harness {
     }
 
     /// Sends a limit order.
-    pub fn limit(&mut self, id: &str, strategy: &str, symbol: &str, side: &str, price: f64, qty: f64) -> Step {
+    pub fn limit(
+        &mut self,
+        id: &str,
+        strategy: &str,
+        symbol: &str,
+        side: &str,
+        price: f64,
+        qty: f64,
+    ) -> Step {
         self.send(json!({"type": "NewOrder", "client_order_id": id, "strategy_id": strategy, "symbol": symbol,
             "side": side, "order_type": "LIMIT", "price": price, "qty": qty}))
     }
@@ -166,16 +188,32 @@ impl Harness {
 pub fn standard_book(venue: &mut SimVenue) {
     type Levels = [(i64, i64); 2];
     let levels: [(u16, Levels, Levels); 3] = [
-        (0, [(119_999, 10_000), (119_998, 20_000)], [(120_001, 10_000), (120_002, 20_000)]),
-        (1, [(59_999, 10_000), (59_998, 20_000)], [(60_001, 10_000), (60_002, 20_000)]),
-        (2, [(14_999, 10_000), (14_998, 20_000)], [(15_001, 10_000), (15_002, 20_000)]),
+        (
+            0,
+            [(119_999, 10_000), (119_998, 20_000)],
+            [(120_001, 10_000), (120_002, 20_000)],
+        ),
+        (
+            1,
+            [(59_999, 10_000), (59_998, 20_000)],
+            [(60_001, 10_000), (60_002, 20_000)],
+        ),
+        (
+            2,
+            [(14_999, 10_000), (14_998, 20_000)],
+            [(15_001, 10_000), (15_002, 20_000)],
+        ),
     ];
     for (symbol, bids, asks) in levels {
         for (p, q) in bids {
-            venue.add_background_order(symbol, Side::Buy, p, q).expect("bid rests");
+            venue
+                .add_background_order(symbol, Side::Buy, p, q)
+                .expect("bid rests");
         }
         for (p, q) in asks {
-            venue.add_background_order(symbol, Side::Sell, p, q).expect("ask rests");
+            venue
+                .add_background_order(symbol, Side::Sell, p, q)
+                .expect("ask rests");
         }
     }
 }

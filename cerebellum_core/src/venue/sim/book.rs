@@ -101,7 +101,9 @@ impl Store<'_> {
     }
 
     fn unlist_background(&mut self, idx: u32) {
-        let Some(slot) = self.slots.get(idx as usize) else { return };
+        let Some(slot) = self.slots.get(idx as usize) else {
+            return;
+        };
         if slot.owner != Owner::Background {
             return;
         }
@@ -195,17 +197,23 @@ impl Book {
 
     /// Returns a live order by slot.
     pub fn order(&self, slot: u32) -> Option<RestingOrder> {
-        self.slots.get(slot as usize).filter(|s| s.state == SlotState::Live).map(|s| RestingOrder {
-            side: s.side,
-            price: s.price,
-            qty: s.qty,
-            owner: s.owner,
-        })
+        self.slots
+            .get(slot as usize)
+            .filter(|s| s.state == SlotState::Live)
+            .map(|s| RestingOrder {
+                side: s.side,
+                price: s.price,
+                qty: s.qty,
+                owner: s.owner,
+            })
     }
 
     /// Returns the quantity queued ahead of a live order at its level.
     pub fn queue_ahead(&self, slot: u32) -> Option<i64> {
-        let s = self.slots.get(slot as usize).filter(|s| s.state == SlotState::Live)?;
+        let s = self
+            .slots
+            .get(slot as usize)
+            .filter(|s| s.state == SlotState::Live)?;
         let map = match s.side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
@@ -240,7 +248,14 @@ impl Book {
         debug_assert!(!self.crosses(side, price), "resting order would cross");
         debug_assert!(qty > 0);
         let background_idx = self.background.len() as u32;
-        let slot = Slot { qty, price, side, owner, background_idx, state: SlotState::Live };
+        let slot = Slot {
+            qty,
+            price,
+            side,
+            owner,
+            background_idx,
+            state: SlotState::Live,
+        };
         let idx = match self.free.pop() {
             Some(idx) => {
                 self.slots[idx as usize] = slot;
@@ -280,7 +295,10 @@ impl Book {
 
     /// Cancels a live order; returns its remaining quantity.
     pub fn cancel(&mut self, slot: u32) -> Option<i64> {
-        let s = *self.slots.get(slot as usize).filter(|s| s.state == SlotState::Live)?;
+        let s = *self
+            .slots
+            .get(slot as usize)
+            .filter(|s| s.state == SlotState::Live)?;
         let mut store = Store {
             slots: &mut self.slots,
             free: &mut self.free,
@@ -365,7 +383,9 @@ impl Book {
                 break;
             };
             while remaining > 0 {
-                let Some(&idx) = level.queue.front() else { break };
+                let Some(&idx) = level.queue.front() else {
+                    break;
+                };
                 let slot = &mut store.slots[idx as usize];
                 if slot.state != SlotState::Live {
                     level.queue.pop_front();
@@ -384,7 +404,12 @@ impl Book {
                     store.unlist_background(idx);
                     store.release(idx);
                 }
-                on_fill(MakerFill { price, qty: q, owner, done });
+                on_fill(MakerFill {
+                    price,
+                    qty: q,
+                    owner,
+                    done,
+                });
             }
             if level.live == 0 {
                 if let Some(level) = map.remove(&price) {
@@ -415,7 +440,13 @@ impl Book {
             Side::Sell => &self.asks,
         };
         map.get(&price)
-            .map(|level| level.queue.iter().filter_map(|&idx| self.order(idx)).collect())
+            .map(|level| {
+                level
+                    .queue
+                    .iter()
+                    .filter_map(|&idx| self.order(idx))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -441,7 +472,10 @@ impl Book {
                 let mut qty = 0;
                 let mut live = 0;
                 for &idx in &level.queue {
-                    let s = self.slots.get(idx as usize).ok_or("queue index out of slab")?;
+                    let s = self
+                        .slots
+                        .get(idx as usize)
+                        .ok_or("queue index out of slab")?;
                     match s.state {
                         SlotState::Live => {
                             if s.price != *price || s.side != side {
@@ -463,13 +497,19 @@ impl Book {
                 live_total += live as usize;
             }
         }
-        let slab_live = self.slots.iter().filter(|s| s.state == SlotState::Live).count();
+        let slab_live = self
+            .slots
+            .iter()
+            .filter(|s| s.state == SlotState::Live)
+            .count();
         if slab_live != live_total {
             return Err("live slots not all queued".into());
         }
         for (i, &idx) in self.background.iter().enumerate() {
             let s = &self.slots[idx as usize];
-            if s.state != SlotState::Live || s.owner != Owner::Background || s.background_idx as usize != i
+            if s.state != SlotState::Live
+                || s.owner != Owner::Background
+                || s.background_idx as usize != i
             {
                 return Err("background list out of sync".into());
             }

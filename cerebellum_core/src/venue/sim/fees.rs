@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn taker_pays_more_than_maker() {
-        let fees = MakerTakerFees { maker_bps: 2.0, taker_bps: 5.5 };
+        let fees = MakerTakerFees {
+            maker_bps: 2.0,
+            taker_bps: 5.5,
+        };
         let maker = fees.fee(Liquidity::Maker, 60_000.0, 0.01);
         let taker = fees.fee(Liquidity::Taker, 60_000.0, 0.01);
         assert!((maker - 0.12).abs() < 1e-9);

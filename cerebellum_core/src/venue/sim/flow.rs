@@ -196,13 +196,31 @@ impl Flow {
         // Asks strictly below fair - margin and bids strictly above fair + margin are stale.
         let buy_limit = (fair - margin).ceil() as i64 - 1;
         if ctx.book.best_ask().is_some_and(|a| a <= buy_limit) {
-            execute(ctx.book, ctx.symbol, ctx.ids, Side::Buy, Some(buy_limit), i64::MAX / 4, t, ctx.out);
+            execute(
+                ctx.book,
+                ctx.symbol,
+                ctx.ids,
+                Side::Buy,
+                Some(buy_limit),
+                i64::MAX / 4,
+                t,
+                ctx.out,
+            );
             self.counts.market_orders += 1;
             self.counts.arb_sweeps += 1;
         }
         let sell_limit = (fair + margin).floor() as i64 + 1;
         if ctx.book.best_bid().is_some_and(|b| b >= sell_limit) {
-            execute(ctx.book, ctx.symbol, ctx.ids, Side::Sell, Some(sell_limit), i64::MAX / 4, t, ctx.out);
+            execute(
+                ctx.book,
+                ctx.symbol,
+                ctx.ids,
+                Side::Sell,
+                Some(sell_limit),
+                i64::MAX / 4,
+                t,
+                ctx.out,
+            );
             self.counts.market_orders += 1;
             self.counts.arb_sweeps += 1;
         }
@@ -237,7 +255,11 @@ impl Flow {
         let total = self.total_rate(ctx.book);
         let u = self.rng.uniform() * total;
         if u < 2.0 * self.limit_rate {
-            let side = if u < self.limit_rate { Side::Buy } else { Side::Sell };
+            let side = if u < self.limit_rate {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
             if ctx.book.background_count() >= self.params.max_resting {
                 return;
             }
@@ -272,7 +294,11 @@ impl Flow {
                 }
                 _ => 0.5,
             };
-            let side = if self.rng.uniform() < p_buy { Side::Buy } else { Side::Sell };
+            let side = if self.rng.uniform() < p_buy {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
             if ctx.book.best(side.opposite()).is_none() {
                 return;
             }

@@ -78,7 +78,14 @@ struct Bar {
 
 impl Bar {
     fn flat(price: i64) -> Self {
-        Self { open: price, high: price, low: price, close: price, volume: 0, trades: 0 }
+        Self {
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: 0,
+            trades: 0,
+        }
     }
 
     fn add(&mut self, t: &TradeRec) {
@@ -127,12 +134,17 @@ pub fn run_history(config: &SimConfig, args: &HistoryArgs) -> Result<HistorySumm
     if !(flow_scale.is_finite() && flow_scale > 0.0) {
         return Err("flow scale must be positive".into());
     }
-    std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    std::fs::create_dir_all(&args.out_dir)
+        .map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
     let t0 = args.start_ms.saturating_mul(NS_PER_MS);
     let spec = MarketSpec {
         t0_ns: t0,
         flow_scale,
-        snapshot_hz: if args.l2_out.is_some() { args.l2_hz } else { 0.0 },
+        snapshot_hz: if args.l2_out.is_some() {
+            args.l2_hz
+        } else {
+            0.0
+        },
         depth: args.l2_depth.max(1),
     };
     let mut market = SimMarket::new(&sim, instruments.clone(), &spec);
@@ -261,15 +273,25 @@ fn write_l2(
         if take_book {
             let Some(b) = books.next() else { break };
             let s = usize::from(b.symbol);
-            let Some(inst) = instruments.get(s) else { continue };
+            let Some(inst) = instruments.get(s) else {
+                continue;
+            };
             seq[s] += 1;
-            encode(buf, &BookSnapshot::new(inst, seq[s], b.ts, &b.bids, &b.asks));
+            encode(
+                buf,
+                &BookSnapshot::new(inst, seq[s], b.ts, &b.bids, &b.asks),
+            );
         } else {
             let Some(t) = trades.next() else { break };
             let s = usize::from(t.symbol);
-            let Some(inst) = instruments.get(s) else { continue };
+            let Some(inst) = instruments.get(s) else {
+                continue;
+            };
             seq[s] += 1;
-            encode(buf, &Trade::new(inst, seq[s], t.ts, t.price, t.qty, t.aggressor, t.trade_id));
+            encode(
+                buf,
+                &Trade::new(inst, seq[s], t.ts, t.price, t.qty, t.aggressor, t.trade_id),
+            );
         }
         buf.push(b'\n');
         w.write_all(buf).map_err(|e| e.to_string())?;

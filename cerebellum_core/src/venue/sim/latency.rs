@@ -19,7 +19,9 @@ pub struct ConstantLatency {
 impl ConstantLatency {
     /// Builds the model from microseconds.
     pub fn from_us(us: u64) -> Self {
-        Self { ns: i64::try_from(us.saturating_mul(1_000)).unwrap_or(i64::MAX / 4) }
+        Self {
+            ns: i64::try_from(us.saturating_mul(1_000)).unwrap_or(i64::MAX / 4),
+        }
     }
 }
 

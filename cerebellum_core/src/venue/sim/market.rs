@@ -107,8 +107,8 @@ impl SimMarket {
                 }
             })
             .collect();
-        let snapshot_period = (spec.snapshot_hz > 0.0)
-            .then(|| ((1e9 / spec.snapshot_hz).round() as i64).max(1_000));
+        let snapshot_period =
+            (spec.snapshot_hz > 0.0).then(|| ((1e9 / spec.snapshot_hz).round() as i64).max(1_000));
         let mut market = Self {
             instruments,
             latent,
@@ -166,7 +166,9 @@ impl SimMarket {
     /// Returns a symbol's latent fair value in price units.
     pub fn fair_price(&self, symbol: SymbolId) -> f64 {
         let s = usize::from(symbol);
-        self.instruments.get(s).map_or(0.0, |i| self.latent.fair_ticks(s) * i.tick_size())
+        self.instruments
+            .get(s)
+            .map_or(0.0, |i| self.latent.fair_ticks(s) * i.tick_size())
     }
 
     /// Returns the latent model (read-only).
@@ -217,7 +219,8 @@ impl SimMarket {
 
     /// Returns `(bid, ask)` in ticks.
     pub fn top(&self, symbol: SymbolId) -> (Option<i64>, Option<i64>) {
-        self.book(symbol).map_or((None, None), |b| (b.best_bid(), b.best_ask()))
+        self.book(symbol)
+            .map_or((None, None), |b| (b.best_bid(), b.best_ask()))
     }
 
     fn begin_step(&mut self, out: &mut MarketOut) {
@@ -243,7 +246,12 @@ impl SimMarket {
             let mut asks = Vec::with_capacity(self.depth);
             s.book.levels(Side::Buy, self.depth, &mut bids);
             s.book.levels(Side::Sell, self.depth, &mut asks);
-            out.books.push(BookRec { symbol: i as SymbolId, ts: self.t, bids, asks });
+            out.books.push(BookRec {
+                symbol: i as SymbolId,
+                ts: self.t,
+                bids,
+                asks,
+            });
         }
     }
 

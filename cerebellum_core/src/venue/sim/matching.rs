@@ -68,7 +68,11 @@ pub struct TradeIds {
 impl TradeIds {
     /// Creates the generator of one symbol among `symbols`.
     pub fn new(symbol: SymbolId, symbols: usize) -> Self {
-        Self { next: 1, stride: symbols.max(1) as u64, symbol: u64::from(symbol) }
+        Self {
+            next: 1,
+            stride: symbols.max(1) as u64,
+            symbol: u64::from(symbol),
+        }
     }
 
     #[inline]
@@ -153,8 +157,11 @@ pub fn place_limit(
     ts: i64,
     out: &mut MatchOut,
 ) -> (i64, Option<u32>) {
-    let filled =
-        if book.crosses(side, price) { execute(book, symbol, ids, side, Some(price), qty, ts, out) } else { 0 };
+    let filled = if book.crosses(side, price) {
+        execute(book, symbol, ids, side, Some(price), qty, ts, out)
+    } else {
+        0
+    };
     let remaining = qty - filled;
     let slot = (rest && remaining > 0).then(|| book.add(side, price, remaining, owner));
     (filled, slot)

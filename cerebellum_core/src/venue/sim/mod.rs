@@ -35,8 +35,7 @@ use super::{
 use crate::{
     config::{SimConfig, SimMode},
     types::{
-        CancelReason, Instrument, Liquidity, OrderKey, OrderType, RejectCode, SymbolId,
-        TimeInForce,
+        CancelReason, Instrument, Liquidity, OrderKey, OrderType, RejectCode, SymbolId, TimeInForce,
     },
 };
 
@@ -141,13 +140,16 @@ impl SimVenue {
                 break;
             }
             let t = p.t;
-            let Some(p) = self.pending.pop_front() else { break };
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
             self.market.run_until(t, &mut self.out);
             self.flush(sink);
             match p.action {
                 Action::New(order) => {
                     self.orders.remove(&order.key);
-                    if let Err(VenueError::Rejected { code, reason }) = self.apply_new(&order, sink) {
+                    if let Err(VenueError::Rejected { code, reason }) = self.apply_new(&order, sink)
+                    {
                         sink.events.push(VenueEvent::Rejected {
                             key: order.key,
                             code,
@@ -229,7 +231,10 @@ impl SimVenue {
         let t = self.market.now();
         let symbol = order.symbol;
         let Some(sym) = self.market.symbol_mut(symbol) else {
-            return Err(VenueError::rejected(RejectCode::UnknownSymbol, "unknown symbol id"));
+            return Err(VenueError::rejected(
+                RejectCode::UnknownSymbol,
+                "unknown symbol id",
+            ));
         };
         let opposite_empty = sym.book.best(order.side.opposite()).is_none();
         let before = self.out.matched.trades.len();
@@ -241,7 +246,10 @@ impl SimVenue {
                         "market order found an empty book side",
                     ));
                 }
-                sink.events.push(VenueEvent::Accepted { key: order.key, ts_event: t });
+                sink.events.push(VenueEvent::Accepted {
+                    key: order.key,
+                    ts_event: t,
+                });
                 let filled = execute(
                     &mut sym.book,
                     symbol,
@@ -256,7 +264,10 @@ impl SimVenue {
             }
             OrderType::Limit => {
                 let Some(price) = order.price_ticks else {
-                    return Err(VenueError::rejected(RejectCode::MissingField, "limit order without price"));
+                    return Err(VenueError::rejected(
+                        RejectCode::MissingField,
+                        "limit order without price",
+                    ));
                 };
                 if order.post_only && sym.book.crosses(order.side, price) {
                     return Err(VenueError::rejected(
@@ -264,7 +275,10 @@ impl SimVenue {
                         "post-only order would take liquidity",
                     ));
                 }
-                sink.events.push(VenueEvent::Accepted { key: order.key, ts_event: t });
+                sink.events.push(VenueEvent::Accepted {
+                    key: order.key,
+                    ts_event: t,
+                });
                 place_limit(
                     &mut sym.book,
                     symbol,
@@ -279,21 +293,33 @@ impl SimVenue {
                 )
             }
         };
-        let taker_levels: Vec<(i64, i64)> =
-            self.out.matched.trades[before..].iter().map(|tr| (tr.price, tr.qty)).collect();
+        let taker_levels: Vec<(i64, i64)> = self.out.matched.trades[before..]
+            .iter()
+            .map(|tr| (tr.price, tr.qty))
+            .collect();
         for (price, qty) in taker_levels {
             let fill = self.make_fill(order.key, symbol, price, qty, Liquidity::Taker, t);
             sink.events.push(VenueEvent::Filled(fill));
         }
         let remaining = order.qty_lots - filled;
         if let Some(slot) = slot {
-            self.orders.insert(order.key, AgentOrder { symbol, slot: Some(slot) });
+            self.orders.insert(
+                order.key,
+                AgentOrder {
+                    symbol,
+                    slot: Some(slot),
+                },
+            );
         } else if remaining > 0 {
             let reason = match order.order_type {
                 OrderType::Market => CancelReason::NoLiquidity,
                 OrderType::Limit => CancelReason::IocRemainder,
             };
-            sink.events.push(VenueEvent::Canceled { key: order.key, reason, ts_event: t });
+            sink.events.push(VenueEvent::Canceled {
+                key: order.key,
+                reason,
+                ts_event: t,
+            });
         }
         self.market.touch(symbol);
         self.flush(sink);
@@ -303,23 +329,37 @@ impl SimVenue {
     fn apply_cancel(&mut self, key: OrderKey, sink: &mut VenueSink) -> Result<(), VenueError> {
         let t = self.market.now();
         let Some(order) = self.orders.get(&key).cloned() else {
-            return Err(VenueError::rejected(RejectCode::OrderClosed, "order is no longer in the book"));
+            return Err(VenueError::rejected(
+                RejectCode::OrderClosed,
+                "order is no longer in the book",
+            ));
         };
         let Some(slot) = order.slot else {
-            return Err(VenueError::rejected(RejectCode::OrderClosed, "order is not resting"));
+            return Err(VenueError::rejected(
+                RejectCode::OrderClosed,
+                "order is not resting",
+            ));
         };
         self.orders.remove(&key);
         if let Some(sym) = self.market.symbol_mut(order.symbol) {
             sym.book.cancel(slot);
         }
         self.market.touch(order.symbol);
-        sink.events.push(VenueEvent::Canceled { key, reason: CancelReason::User, ts_event: t });
+        sink.events.push(VenueEvent::Canceled {
+            key,
+            reason: CancelReason::User,
+            ts_event: t,
+        });
         Ok(())
     }
 
     fn schedule(&mut self, pending: Pending) {
         // Keep the queue sorted by time; equal times stay in submission order.
-        let at = self.pending.iter().rposition(|p| p.t <= pending.t).map_or(0, |i| i + 1);
+        let at = self
+            .pending
+            .iter()
+            .rposition(|p| p.t <= pending.t)
+            .map_or(0, |i| i + 1);
         self.pending.insert(at, pending);
     }
 
@@ -375,7 +415,10 @@ impl Venue for SimVenue {
         sink: &mut VenueSink,
     ) -> Result<String, VenueError> {
         if usize::from(order.symbol) >= self.market.instruments().len() {
-            return Err(VenueError::rejected(RejectCode::UnknownSymbol, "unknown symbol id"));
+            return Err(VenueError::rejected(
+                RejectCode::UnknownSymbol,
+                "unknown symbol id",
+            ));
         }
         self.catch_up(now_ns, sink);
         let venue_order_id = format!("S-{}-{}", self.id_tag, self.next_venue_id);
@@ -384,9 +427,18 @@ impl Venue for SimVenue {
         if delay <= 0 {
             self.apply_new(order, sink)?;
         } else {
-            self.orders.insert(order.key, AgentOrder { symbol: order.symbol, slot: None });
+            self.orders.insert(
+                order.key,
+                AgentOrder {
+                    symbol: order.symbol,
+                    slot: None,
+                },
+            );
             let t = self.market.now().saturating_add(delay);
-            self.schedule(Pending { t, action: Action::New(order.clone()) });
+            self.schedule(Pending {
+                t,
+                action: Action::New(order.clone()),
+            });
         }
         Ok(venue_order_id)
     }
@@ -403,7 +455,10 @@ impl Venue for SimVenue {
             self.apply_cancel(order.key, sink)
         } else {
             let t = self.market.now().saturating_add(delay);
-            self.schedule(Pending { t, action: Action::Cancel(order.key) });
+            self.schedule(Pending {
+                t,
+                action: Action::Cancel(order.key),
+            });
             Ok(())
         }
     }

@@ -131,7 +131,12 @@ impl LatentModel {
         let (fast_decay, fast_shock) = ou(model.sv_fast_tau_min, model.sv_fast_sd);
         let var_h = model.sv_slow_sd.powi(2) + model.sv_fast_sd.powi(2);
         let r = &model.regimes;
-        let params = [r.calm.clone(), r.trending.clone(), r.volatile.clone(), r.crash.clone()];
+        let params = [
+            r.calm.clone(),
+            r.trending.clone(),
+            r.volatile.clone(),
+            r.crash.clone(),
+        ];
         let slow_dt_s = slow_every as f64 * dt_s;
         let symbols = symbols
             .iter()
@@ -240,8 +245,11 @@ impl LatentModel {
 
     fn draw_next_jump(&mut self) {
         let rate = self.params().jump_rate_per_hour;
-        self.steps_to_jump =
-            if rate > 0.0 { self.steps_for_minutes(60.0 / rate) } else { u64::MAX };
+        self.steps_to_jump = if rate > 0.0 {
+            self.steps_for_minutes(60.0 / rate)
+        } else {
+            u64::MAX
+        };
     }
 
     fn next_regime(&mut self) -> Regime {
@@ -287,7 +295,11 @@ impl LatentModel {
         if self.steps_to_jump <= 1 {
             let (size_bps, down_prob) = (p.jump_size_bps, p.jump_down_prob);
             let size = size_bps * 1e-4 * self.rng.exp1();
-            d_common += if self.rng.chance(down_prob) { -size } else { size };
+            d_common += if self.rng.chance(down_prob) {
+                -size
+            } else {
+                size
+            };
             self.draw_next_jump();
         } else {
             self.steps_to_jump -= 1;

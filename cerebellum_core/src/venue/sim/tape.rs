@@ -66,13 +66,21 @@ struct TapeHasher {
 
 impl TapeHasher {
     fn new(t0: i64, n: usize) -> Self {
-        Self { t0, hashers: vec![Sha256::new(); n], trades: vec![0; n], volume: vec![0; n], snapshots: 0 }
+        Self {
+            t0,
+            hashers: vec![Sha256::new(); n],
+            trades: vec![0; n],
+            volume: vec![0; n],
+            snapshots: 0,
+        }
     }
 
     fn absorb(&mut self, out: &mut MarketOut) {
         for t in out.matched.trades.drain(..) {
             let s = usize::from(t.symbol);
-            let Some(h) = self.hashers.get_mut(s) else { continue };
+            let Some(h) = self.hashers.get_mut(s) else {
+                continue;
+            };
             h.update((t.ts - self.t0).to_le_bytes());
             h.update(t.price.to_le_bytes());
             h.update(t.qty.to_le_bytes());
@@ -89,8 +97,18 @@ impl TapeHasher {
 }
 
 /// Runs the market for `seconds` of simulated time, realtime or fast-forward.
-pub fn run_tape(config: &SimConfig, instruments: Vec<Instrument>, seconds: f64, realtime: bool) -> TapeSummary {
-    let spec = MarketSpec { t0_ns: DEFAULT_T0_NS, flow_scale: 1.0, snapshot_hz: config.book_hz, depth: config.book_depth };
+pub fn run_tape(
+    config: &SimConfig,
+    instruments: Vec<Instrument>,
+    seconds: f64,
+    realtime: bool,
+) -> TapeSummary {
+    let spec = MarketSpec {
+        t0_ns: DEFAULT_T0_NS,
+        flow_scale: 1.0,
+        snapshot_hz: config.book_hz,
+        depth: config.book_depth,
+    };
     let mut market = SimMarket::new(config, instruments, &spec);
     let t0 = market.t0();
     let end = t0 + (seconds * NS_PER_S as f64) as i64;
@@ -176,7 +194,12 @@ pub struct BenchSummary {
 
 /// Runs the market fast-forward on this thread and measures throughput.
 pub fn run_bench(config: &SimConfig, instruments: Vec<Instrument>, seconds: f64) -> BenchSummary {
-    let spec = MarketSpec { t0_ns: DEFAULT_T0_NS, flow_scale: 1.0, snapshot_hz: config.book_hz, depth: config.book_depth };
+    let spec = MarketSpec {
+        t0_ns: DEFAULT_T0_NS,
+        flow_scale: 1.0,
+        snapshot_hz: config.book_hz,
+        depth: config.book_depth,
+    };
     let mut market = SimMarket::new(config, instruments, &spec);
     let t0 = market.t0();
     let end = t0 + (seconds * NS_PER_S as f64) as i64;
@@ -195,7 +218,11 @@ pub fn run_bench(config: &SimConfig, instruments: Vec<Instrument>, seconds: f64)
     let wall = start.elapsed().as_secs_f64().max(1e-9);
     let c = market.counts();
     BenchSummary {
-        symbols: market.instruments().iter().map(|i| i.symbol.clone()).collect(),
+        symbols: market
+            .instruments()
+            .iter()
+            .map(|i| i.symbol.clone())
+            .collect(),
         sim_seconds: seconds,
         wall_seconds: wall,
         book_events: c.book_events(),
