@@ -44,8 +44,8 @@ pub enum VenueKind {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
-    /// Interval the engine is expected to heartbeat at; peers silent for 100
-    /// intervals stop receiving pushed reports (they can replay).
+    /// Interval the engine is expected to heartbeat at (the core logs a warning
+    /// after four missed intervals; the dead-man's switch has its own timeout).
     pub heartbeat_interval_ms: u64,
     /// Dead-man's switch timeout.
     pub deadman_timeout_ms: u64,

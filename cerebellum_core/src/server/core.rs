@@ -99,6 +99,8 @@ pub struct Core {
     buf: Vec<u8>,
     flatten_counter: u64,
     reply_seq: u64,
+    last_heartbeat_ns: Option<i64>,
+    heartbeat_late_warned: bool,
 }
 
 fn random_session_id() -> String {
@@ -115,10 +117,6 @@ impl Core {
             .enumerate()
             .map(|(i, inst)| (inst.symbol.clone(), i as SymbolId))
             .collect();
-        let expiry_ns = i64::try_from(config.session.heartbeat_interval_ms.saturating_mul(100))
-            .unwrap_or(i64::MAX / NS_PER_MS)
-            .max(10_000)
-            * NS_PER_MS;
         Self {
             deadman: Deadman::new(config.session.deadman_timeout_ms),
             journal: Journal::new(config.session.journal_capacity),
@@ -139,13 +137,15 @@ impl Core {
             halts: Vec::new(),
             rate: RateLimiter::new(),
             dupes: DuplicateGuard::new(),
-            peers: Peers::new(64, expiry_ns),
+            peers: Peers::new(64),
             sink: VenueSink::new(),
             reports: Vec::new(),
             market: Vec::new(),
             buf: Vec::with_capacity(1024),
             flatten_counter: 0,
             reply_seq: 0,
+            last_heartbeat_ns: None,
+            heartbeat_late_warned: false,
         }
     }
 
@@ -248,7 +248,7 @@ impl Core {
         out.push(Out::To(route.clone(), reply));
     }
 
-    /// Polls the venue and runs timers (dead-man, halting scopes, peer expiry).
+    /// Polls the venue and runs timers (dead-man, halting scopes, late-heartbeat warning).
     pub fn tick(&mut self, out: &mut Vec<Out>) {
         let now = self.clock.now_ns();
         self.venue.poll(now, &mut self.sink);
@@ -262,7 +262,7 @@ impl Core {
             self.fire_deadman(silence_ms, now);
         }
         self.run_halts(now);
-        self.peers.expire(now);
+        self.warn_late_heartbeat(now);
         out.append(&mut self.reports);
     }
 
@@ -349,6 +349,8 @@ impl Core {
 
     fn on_heartbeat(&mut self, req_id: i64, loop_age_ms: u64, now: i64) -> Arc<[u8]> {
         let verdict = self.deadman.on_heartbeat(now, loop_age_ms);
+        self.last_heartbeat_ns = Some(now);
+        self.heartbeat_late_warned = false;
         if verdict == crate::risk::deadman::HeartbeatVerdict::Stale {
             tracing::warn!(
                 loop_age_ms,
@@ -923,6 +925,23 @@ impl Core {
     }
 
     // ---------------------------------------------------------------- timers
+
+    fn warn_late_heartbeat(&mut self, now: i64) {
+        let Some(last) = self.last_heartbeat_ns else {
+            return;
+        };
+        let interval = i64::try_from(self.config.session.heartbeat_interval_ms)
+            .unwrap_or(i64::MAX / NS_PER_MS)
+            .saturating_mul(NS_PER_MS);
+        if !self.heartbeat_late_warned && now - last > interval.saturating_mul(4) {
+            self.heartbeat_late_warned = true;
+            tracing::warn!(
+                silence_ms = (now - last) / NS_PER_MS,
+                interval_ms = self.config.session.heartbeat_interval_ms,
+                "engine heartbeat is late"
+            );
+        }
+    }
 
     fn fire_deadman(&mut self, silence_ms: i64, now: i64) {
         let keys = self.keys_in(&Filter::default());

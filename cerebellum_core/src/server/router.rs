@@ -41,21 +41,22 @@ struct Peer {
     last_seen_ns: i64,
 }
 
-/// Peers that registered with `Hello`.
+/// Peers that registered with `Hello`. A peer stays registered (a silent
+/// engine, e.g. paused in a debugger, must not lose its pushes for good);
+/// beyond `max_peers` the least recently seen one is dropped. Pushing to a
+/// peer that disconnected costs nothing: the ROUTER drops unroutable messages.
 #[derive(Clone, Debug, Default)]
 pub struct Peers {
     peers: Vec<Peer>,
     max_peers: usize,
-    expiry_ns: i64,
 }
 
 impl Peers {
-    /// Creates an empty set; peers silent for `expiry_ns` are dropped.
-    pub fn new(max_peers: usize, expiry_ns: i64) -> Self {
+    /// Creates an empty set of at most `max_peers` peers.
+    pub fn new(max_peers: usize) -> Self {
         Self {
             peers: Vec::new(),
             max_peers: max_peers.max(1),
-            expiry_ns,
         }
     }
 
@@ -87,12 +88,6 @@ impl Peers {
         if let Some(p) = self.peers.iter_mut().find(|p| &p.route == route) {
             p.last_seen_ns = now_ns;
         }
-    }
-
-    /// Drops peers silent for longer than the expiry.
-    pub fn expire(&mut self, now_ns: i64) {
-        let expiry = self.expiry_ns;
-        self.peers.retain(|p| now_ns - p.last_seen_ns <= expiry);
     }
 
     /// Returns the routes of all peers.
