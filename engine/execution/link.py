@@ -202,11 +202,12 @@ class CerebellumLink:
             ) from None
         if isinstance(state, protocol.OrderState) and state.known and state.order is not None:
             return protocol.Ack(
-                state.req_id,
-                state.last_seq,
-                order.client_order_id,
-                state.order.venue_order_id,
-                state.order.status,
+                v=1,
+                req_id=state.req_id,
+                last_seq=state.last_seq,
+                client_order_id=order.client_order_id,
+                venue_order_id=state.order.venue_order_id,
+                status=state.order.status,
                 duplicate=True,
             )
         # The core never saw it: the id is idempotent, so one resend is safe.

@@ -1,16 +1,18 @@
 """Wire protocol v1 (docs/protocol.md): encode commands, decode replies and reports.
 
-Decoding validates every field it reads; anything malformed raises
-``ProtocolError`` with a reason, which the link logs and counts, never crashes on.
+Decoding is typed and validated by msgspec (field types, enums, required
+fields, ``v``, and the ``type`` tag); anything malformed raises
+``ProtocolError`` with msgspec's reason and JSON path, which the link logs and
+counts, never crashes on. JSON cannot carry NaN or infinities, and msgspec
+refuses out-of-range numbers, so every decoded number is finite.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+import msgspec
 
 from engine.model.commands import Cancel, CancelAll, Flatten, KillSwitch, NewOrder, Resume
 from engine.model.enums import (
@@ -33,11 +35,16 @@ class ProtocolError(ValueError):
     """A frame that does not follow docs/protocol.md."""
 
 
+class _Wire(msgspec.Struct, frozen=True, tag_field="type"):
+    """Base of every message read from the wire (unknown extra fields are ignored)."""
+
+    v: Literal[1]
+
+
 # -- replies -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Instrument:
+class Instrument(msgspec.Struct, frozen=True):
     symbol: str
     base: str
     quote: str
@@ -46,17 +53,15 @@ class Instrument:
     min_qty: float
 
 
-@dataclass(frozen=True, slots=True)
-class TradingStates:
+class TradingStates(msgspec.Struct, frozen=True):
     """Trading state per scope as Cerebellum reports it."""
 
-    global_state: TradingState = TradingState.ACTIVE
-    strategies: dict[str, TradingState] = field(default_factory=dict)
-    symbols: dict[str, TradingState] = field(default_factory=dict)
+    global_state: TradingState = msgspec.field(default=TradingState.ACTIVE, name="global")
+    strategies: dict[str, TradingState] = msgspec.field(default_factory=dict)
+    symbols: dict[str, TradingState] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Welcome:
+class Welcome(_Wire, frozen=True, tag="Welcome"):
     req_id: int
     session_id: str
     venue: str
@@ -66,28 +71,27 @@ class Welcome:
     trading_state: TradingStates
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(_Wire, frozen=True, tag="Ack"):
     req_id: int
     last_seq: int
     client_order_id: str | None = None
     venue_order_id: str | None = None
     status: OrderStatus | None = None
     duplicate: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    canceled: int | None = None
+    orders: int | None = None
+    trading_state: TradingStates | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Reject:
-    req_id: int | None
-    last_seq: int
+class Reject(_Wire, frozen=True, tag="Reject"):
     code: str
     reason: str
+    req_id: int | None = None
+    last_seq: int = 0
     client_order_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class HeartbeatReply:
+class HeartbeatReply(_Wire, frozen=True, tag="Heartbeat"):
     req_id: int
     last_seq: int
     session_id: str
@@ -95,24 +99,22 @@ class HeartbeatReply:
     trading_state: TradingStates
 
 
-@dataclass(frozen=True, slots=True)
-class OrderSnapshot:
+class OrderSnapshot(msgspec.Struct, frozen=True):
     client_order_id: str
-    venue_order_id: str | None
     strategy_id: str
     symbol: str
     side: Side
     order_type: OrderType
-    price: float | None
     qty: float
     cum_qty: float
     avg_price: float
     status: OrderStatus
     ts_event: int
+    venue_order_id: str | None = None
+    price: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PositionSnapshot:
+class PositionSnapshot(msgspec.Struct, frozen=True):
     strategy_id: str
     symbol: str
     qty: float
@@ -121,8 +123,12 @@ class PositionSnapshot:
     fees: float
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotReport:
+class Balance(msgspec.Struct, frozen=True):
+    asset: str
+    total: float
+
+
+class SnapshotReport(_Wire, frozen=True, tag="SnapshotReport"):
     req_id: int
     last_seq: int
     session_id: str
@@ -130,7 +136,7 @@ class SnapshotReport:
     trading_state: TradingStates
     open_orders: tuple[OrderSnapshot, ...]
     positions: tuple[PositionSnapshot, ...]
-    balances: dict[str, float]
+    balances: tuple[Balance, ...]
     mids: dict[str, float]
 
     def net_position(self, symbol: str) -> float:
@@ -141,20 +147,53 @@ class SnapshotReport:
         return all(abs(p.qty) < 1e-12 for p in self.positions)
 
 
-@dataclass(frozen=True, slots=True)
-class OrderState:
+class OrderState(_Wire, frozen=True, tag="OrderState"):
     req_id: int
     last_seq: int
     known: bool
-    order: OrderSnapshot | None
+    order: OrderSnapshot | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayDone:
+class ReplayDone(_Wire, frozen=True, tag="ReplayDone"):
     req_id: int
     from_seq: int
     to_seq: int
     last_seq: int
+
+
+class _OrderUpdateWire(_Wire, frozen=True, tag="OrderUpdate"):
+    seq: int
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    status: OrderStatus
+    qty: float
+    cum_qty: float
+    avg_price: float
+    leaves_qty: float
+    ts_event: int
+    ts_init: int
+    venue_order_id: str | None = None
+    price: float | None = None
+    last_qty: float | None = None
+    last_price: float | None = None
+    fee: float | None = None
+    fee_asset: str | None = None
+    liquidity: Liquidity | None = None
+    exec_id: str | None = None
+    reason: str | None = None
+    unsolicited: bool = False
+
+
+class _RiskEventWire(_Wire, frozen=True, tag="RiskEvent"):
+    seq: int
+    kind: RiskEventKind
+    scope: Scope
+    message: str
+    ts_event: int
+    target: str | None = None
 
 
 Reply = Welcome | Ack | Reject | HeartbeatReply | SnapshotReport | OrderState | ReplayDone
@@ -165,8 +204,10 @@ Report = OrderUpdate | RiskEvent
 
 
 def _envelope(kind: str, req_id: int, **fields: Any) -> bytes:
-    body = {"v": VERSION, "type": kind, "req_id": req_id, **fields}
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode({"v": VERSION, "type": kind, "req_id": req_id, **fields})
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def encode_hello(req_id: int, client: str = "crucible-engine") -> bytes:
@@ -235,343 +276,118 @@ def encode_command(
 
 # -- decoding ------------------------------------------------------------------
 
-
-class _Fields:
-    """Typed access to a decoded JSON object; every failure is a ProtocolError."""
-
-    __slots__ = ("_d", "_kind")
-
-    def __init__(self, d: dict[str, Any], kind: str) -> None:
-        self._d = d
-        self._kind = kind
-
-    def _get(self, key: str) -> Any:
-        try:
-            return self._d[key]
-        except KeyError:
-            raise ProtocolError(f"{self._kind}: missing field {key!r}") from None
-
-    def text(self, key: str) -> str:
-        v = self._get(key)
-        if not isinstance(v, str):
-            raise ProtocolError(f"{self._kind}.{key}: expected string, got {v!r}")
-        return v
-
-    def opt_text(self, key: str) -> str | None:
-        v = self._d.get(key)
-        if v is None:
-            return None
-        if not isinstance(v, str):
-            raise ProtocolError(f"{self._kind}.{key}: expected string, got {v!r}")
-        return v
-
-    def integer(self, key: str) -> int:
-        v = self._get(key)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ProtocolError(f"{self._kind}.{key}: expected integer, got {v!r}")
-        return v
-
-    def opt_integer(self, key: str) -> int | None:
-        return None if self._d.get(key) is None else self.integer(key)
-
-    def number(self, key: str) -> float:
-        v = self._get(key)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ProtocolError(f"{self._kind}.{key}: expected a finite number, got {v!r}")
-        return float(v)
-
-    def opt_number(self, key: str) -> float | None:
-        return None if self._d.get(key) is None else self.number(key)
-
-    def flag(self, key: str, default: bool = False) -> bool:
-        v = self._d.get(key, default)
-        if not isinstance(v, bool):
-            raise ProtocolError(f"{self._kind}.{key}: expected boolean, got {v!r}")
-        return v
-
-    def array(self, key: str) -> list[Any]:
-        v = self._get(key)
-        if not isinstance(v, list):
-            raise ProtocolError(f"{self._kind}.{key}: expected list")
-        return v
-
-    def obj(self, key: str) -> dict[str, Any]:
-        v = self._get(key)
-        if not isinstance(v, dict):
-            raise ProtocolError(f"{self._kind}.{key}: expected object")
-        return v
-
-    def enum(self, key: str, enum: Any) -> Any:
-        raw = self.text(key)
-        try:
-            return enum(raw)
-        except ValueError:
-            raise ProtocolError(f"{self._kind}.{key}: unknown value {raw!r}") from None
-
-    def opt_enum(self, key: str, enum: Any) -> Any:
-        return None if self._d.get(key) is None else self.enum(key, enum)
-
-
-def parse_frame(frame: bytes) -> dict[str, Any]:
-    """Bytes -> JSON object with a supported version; raises ProtocolError."""
-    if len(frame) > MAX_FRAME_BYTES:
-        raise ProtocolError(f"frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
-    try:
-        obj = json.loads(frame)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"malformed JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError("frame is not a JSON object")
-    if obj.get("v") != VERSION:
-        raise ProtocolError(f"unsupported protocol version {obj.get('v')!r}")
-    if not isinstance(obj.get("type"), str):
-        raise ProtocolError("frame has no type")
-    return obj
-
-
-def _trading_states(d: dict[str, Any]) -> TradingStates:
-    f = _Fields(d, "trading_state")
-
-    def states(key: str) -> dict[str, TradingState]:
-        raw = d.get(key) or {}
-        if not isinstance(raw, dict):
-            raise ProtocolError(f"trading_state.{key}: expected object")
-        try:
-            return {str(k): TradingState(v) for k, v in raw.items()}
-        except ValueError as exc:
-            raise ProtocolError(f"trading_state.{key}: {exc}") from None
-
-    return TradingStates(f.enum("global", TradingState), states("strategies"), states("symbols"))
-
-
-def _order_snapshot(d: Any) -> OrderSnapshot:
-    if not isinstance(d, dict):
-        raise ProtocolError("order: expected object")
-    f = _Fields(d, "order")
-    return OrderSnapshot(
-        client_order_id=f.text("client_order_id"),
-        venue_order_id=f.opt_text("venue_order_id"),
-        strategy_id=f.text("strategy_id"),
-        symbol=f.text("symbol"),
-        side=f.enum("side", Side),
-        order_type=f.enum("order_type", OrderType),
-        price=f.opt_number("price"),
-        qty=f.number("qty"),
-        cum_qty=f.number("cum_qty"),
-        avg_price=f.number("avg_price"),
-        status=f.enum("status", OrderStatus),
-        ts_event=f.integer("ts_event"),
+_MESSAGE_DECODER: msgspec.json.Decoder[Reply | _OrderUpdateWire | _RiskEventWire] = (
+    msgspec.json.Decoder(
+        Welcome
+        | Ack
+        | Reject
+        | HeartbeatReply
+        | SnapshotReport
+        | OrderState
+        | ReplayDone
+        | _OrderUpdateWire
+        | _RiskEventWire
     )
-
-
-def _order_update(d: dict[str, Any], f: _Fields) -> OrderUpdate:
-    liquidity = f.opt_enum("liquidity", Liquidity)
-    return OrderUpdate(
-        seq=f.integer("seq"),
-        client_order_id=f.text("client_order_id"),
-        venue_order_id=f.opt_text("venue_order_id"),
-        strategy_id=f.text("strategy_id"),
-        symbol=f.text("symbol"),
-        side=f.enum("side", Side),
-        order_type=f.enum("order_type", OrderType),
-        status=f.enum("status", OrderStatus),
-        price=f.opt_number("price"),
-        qty=f.number("qty"),
-        cum_qty=f.number("cum_qty"),
-        avg_price=f.number("avg_price"),
-        leaves_qty=f.number("leaves_qty"),
-        ts_event=f.integer("ts_event"),
-        ts_init=f.integer("ts_init"),
-        last_qty=f.opt_number("last_qty"),
-        last_price=f.opt_number("last_price"),
-        fee=f.opt_number("fee"),
-        fee_asset=f.opt_text("fee_asset"),
-        liquidity=liquidity,
-        exec_id=f.opt_text("exec_id"),
-        reason=f.opt_text("reason"),
-        unsolicited=f.flag("unsolicited"),
-    )
-
-
-def _risk_event(d: dict[str, Any], f: _Fields) -> RiskEvent:
-    return RiskEvent(
-        kind=f.enum("kind", RiskEventKind),
-        message=f.text("message"),
-        ts_event=f.integer("ts_event"),
-        scope=f.enum("scope", Scope),
-        target=f.opt_text("target"),
-        seq=f.integer("seq"),
-        source="cerebellum",
-    )
-
-
-_ACK_FIELDS = frozenset(
-    {"v", "type", "req_id", "last_seq", "client_order_id", "venue_order_id", "status", "duplicate"}
 )
 
 
-def _ack(d: dict[str, Any], f: _Fields) -> Ack:
-    return Ack(
-        req_id=f.integer("req_id"),
-        last_seq=f.integer("last_seq"),
-        client_order_id=f.opt_text("client_order_id"),
-        venue_order_id=f.opt_text("venue_order_id"),
-        status=f.opt_enum("status", OrderStatus),
-        duplicate=f.flag("duplicate"),
-        extra={k: v for k, v in d.items() if k not in _ACK_FIELDS},
-    )
-
-
-def _reject(d: dict[str, Any], f: _Fields) -> Reject:
-    return Reject(
-        req_id=f.opt_integer("req_id"),
-        last_seq=f.opt_integer("last_seq") or 0,
-        code=f.text("code"),
-        reason=f.text("reason"),
-        client_order_id=f.opt_text("client_order_id"),
-    )
-
-
-def _heartbeat(d: dict[str, Any], f: _Fields) -> HeartbeatReply:
-    return HeartbeatReply(
-        req_id=f.integer("req_id"),
-        last_seq=f.integer("last_seq"),
-        session_id=f.text("session_id"),
-        ts_init=f.integer("ts_init"),
-        trading_state=_trading_states(f.obj("trading_state")),
-    )
-
-
-def _objects(f: _Fields, key: str) -> list[_Fields]:
-    out = []
-    for raw in f.array(key):
-        if not isinstance(raw, dict):
-            raise ProtocolError(f"{key}: expected a list of objects")
-        out.append(_Fields(raw, key))
-    return out
-
-
-def _welcome(d: dict[str, Any], f: _Fields) -> Welcome:
-    instruments = tuple(
-        Instrument(
-            g.text("symbol"),
-            g.text("base"),
-            g.text("quote"),
-            g.number("tick_size"),
-            g.number("lot_size"),
-            g.number("min_qty"),
-        )
-        for g in _objects(f, "instruments")
-    )
-    return Welcome(
-        req_id=f.integer("req_id"),
-        session_id=f.text("session_id"),
-        venue=f.text("venue"),
-        mode=f.text("mode"),
-        last_seq=f.integer("last_seq"),
-        instruments=instruments,
-        trading_state=_trading_states(f.obj("trading_state")),
-    )
-
-
-def _snapshot(d: dict[str, Any], f: _Fields) -> SnapshotReport:
-    positions = tuple(
-        PositionSnapshot(
-            g.text("strategy_id"),
-            g.text("symbol"),
-            g.number("qty"),
-            g.number("avg_price"),
-            g.number("realized_pnl"),
-            g.number("fees"),
-        )
-        for g in _objects(f, "positions")
-    )
-    balances = {g.text("asset"): g.number("total") for g in _objects(f, "balances")}
-    mids = {
-        str(k): float(v)
-        for k, v in f.obj("mids").items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }
-    return SnapshotReport(
-        req_id=f.integer("req_id"),
-        last_seq=f.integer("last_seq"),
-        session_id=f.text("session_id"),
-        ts_init=f.integer("ts_init"),
-        trading_state=_trading_states(f.obj("trading_state")),
-        open_orders=tuple(_order_snapshot(o) for o in f.array("open_orders")),
-        positions=positions,
-        balances=balances,
-        mids=mids,
-    )
-
-
-def _order_state(d: dict[str, Any], f: _Fields) -> OrderState:
-    order = d.get("order")
-    return OrderState(
-        req_id=f.integer("req_id"),
-        last_seq=f.integer("last_seq"),
-        known=f.flag("known"),
-        order=_order_snapshot(order) if order is not None else None,
-    )
-
-
-def _replay_done(d: dict[str, Any], f: _Fields) -> ReplayDone:
-    return ReplayDone(
-        f.integer("req_id"), f.integer("from_seq"), f.integer("to_seq"), f.integer("last_seq")
-    )
-
-
-_DECODERS: dict[str, Callable[[dict[str, Any], _Fields], Reply | Report]] = {
-    "OrderUpdate": _order_update,
-    "RiskEvent": _risk_event,
-    "Ack": _ack,
-    "Reject": _reject,
-    "Heartbeat": _heartbeat,
-    "Welcome": _welcome,
-    "SnapshotReport": _snapshot,
-    "OrderState": _order_state,
-    "ReplayDone": _replay_done,
-}
+def _check_size(frame: bytes) -> None:
+    if len(frame) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
 
 
 def decode_message(frame: bytes) -> Reply | Report:
     """Decode one frame from the command socket into a typed reply or report."""
-    d = parse_frame(frame)
-    kind: str = d["type"]
-    decoder = _DECODERS.get(kind)
-    if decoder is None:
-        raise ProtocolError(f"unknown message type {kind!r}")
-    return decoder(d, _Fields(d, kind))
+    _check_size(frame)
+    try:
+        msg = _MESSAGE_DECODER.decode(frame)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"malformed frame: {exc}") from None
+    if isinstance(msg, _OrderUpdateWire):
+        return OrderUpdate(
+            seq=msg.seq,
+            client_order_id=msg.client_order_id,
+            venue_order_id=msg.venue_order_id,
+            strategy_id=msg.strategy_id,
+            symbol=msg.symbol,
+            side=msg.side,
+            order_type=msg.order_type,
+            status=msg.status,
+            price=msg.price,
+            qty=msg.qty,
+            cum_qty=msg.cum_qty,
+            avg_price=msg.avg_price,
+            leaves_qty=msg.leaves_qty,
+            ts_event=msg.ts_event,
+            ts_init=msg.ts_init,
+            last_qty=msg.last_qty,
+            last_price=msg.last_price,
+            fee=msg.fee,
+            fee_asset=msg.fee_asset,
+            liquidity=msg.liquidity,
+            exec_id=msg.exec_id,
+            reason=msg.reason,
+            unsolicited=msg.unsolicited,
+        )
+    if isinstance(msg, _RiskEventWire):
+        return RiskEvent(
+            kind=msg.kind,
+            message=msg.message,
+            ts_event=msg.ts_event,
+            scope=msg.scope,
+            target=msg.target,
+            seq=msg.seq,
+            source="cerebellum",
+        )
+    return msg
+
+
+class _BookWire(_Wire, frozen=True, tag="BookSnapshot"):
+    symbol: str
+    seq: int
+    ts_event: int
+    bids: list[tuple[float, float]]
+    asks: list[tuple[float, float]]
+
+
+class _TradeWire(_Wire, frozen=True, tag="Trade"):
+    symbol: str
+    seq: int
+    ts_event: int
+    price: float
+    qty: float
+    aggressor: Side
+    trade_id: str
+
+
+_MD_DECODER: msgspec.json.Decoder[_BookWire | _TradeWire] = msgspec.json.Decoder(
+    _BookWire | _TradeWire
+)
 
 
 def decode_market_data(frame: bytes, ts_init: int) -> BookSnapshot | Trade:
     """Decode one PUB body (BookSnapshot or Trade) into the engine's normalized types."""
-    d = parse_frame(frame)
-    kind = d["type"]
-    f = _Fields(d, kind)
-    if kind == "BookSnapshot":
-        try:
-            bids = levels_array(f.array("bids"))
-            asks = levels_array(f.array("asks"))
-        except (ValueError, TypeError) as exc:
-            raise ProtocolError(f"BookSnapshot levels: {exc}") from None
+    _check_size(frame)
+    try:
+        msg = _MD_DECODER.decode(frame)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"malformed market data: {exc}") from None
+    if isinstance(msg, _BookWire):
         return BookSnapshot(
-            symbol=f.text("symbol"),
-            ts_event=f.integer("ts_event"),
+            symbol=msg.symbol,
+            ts_event=msg.ts_event,
             ts_init=ts_init,
-            bids=bids,
-            asks=asks,
-            seq=f.integer("seq"),
+            bids=levels_array(msg.bids),
+            asks=levels_array(msg.asks),
+            seq=msg.seq,
         )
-    if kind == "Trade":
-        return Trade(
-            symbol=f.text("symbol"),
-            ts_event=f.integer("ts_event"),
-            ts_init=ts_init,
-            price=f.number("price"),
-            qty=f.number("qty"),
-            aggressor=f.enum("aggressor", Side),
-            trade_id=f.text("trade_id"),
-            seq=f.integer("seq"),
-        )
-    raise ProtocolError(f"unknown market data type {kind!r}")
+    return Trade(
+        symbol=msg.symbol,
+        ts_event=msg.ts_event,
+        ts_init=ts_init,
+        price=msg.price,
+        qty=msg.qty,
+        aggressor=msg.aggressor,
+        trade_id=msg.trade_id,
+        seq=msg.seq,
+    )

@@ -39,7 +39,7 @@ async def test_market_order_fills_at_book_prices_with_taker_fee(
         engine.bus.subscribe(topics.all_of("exec.fill"), lambda _t, f: fills.append(f), direct=True)
         books = []
         engine.bus.subscribe(topics.md_book(SYMBOL), lambda _t, b: books.append(b), direct=True)
-        await _mid(engine)
+        await wait_until(lambda: bool(books), 5, "a book")
         book = books[-1]
         ack = await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
         assert ack.client_order_id is not None
