@@ -1,8 +1,12 @@
 """Journal: a writer thread owns the SQLite connection (WAL mode).
 
-Order intents are the one exception: the link's I/O thread writes them through
-its own connection (``OrderIntentWriter``) immediately before sending the
-order, so an order can never reach the venue without a journal row.
+The order path is the exception: the link's I/O thread owns the ``orders``
+and ``fills`` rows through its own connection (``OrderJournal``). It writes an
+order's intent immediately before sending it, so an order can never reach the
+venue without a journal row, and records each report right after handing it
+to the engine loop, so fills are never delayed by the journal. One writer per
+table keeps the two connections from waiting on each other's locks; the
+writer thread runs the WAL checkpoints.
 
 Every write returns a ``concurrent.futures.Future`` that resolves once the row
 is committed, so callers that must know a row is durable (an order intent
@@ -71,24 +75,83 @@ def _intent_row(order: NewOrder, ts: int) -> tuple[Any, ...]:
     )
 
 
-class OrderIntentWriter:
-    """Synchronous, batched order-intent writes for the thread that sends orders.
+_UPDATE_ORDER = (
+    "UPDATE orders SET status=?, cum_qty=?, avg_price=?, venue_order_id=COALESCE(?, venue_order_id),"
+    " reason=?, ts_updated=? WHERE client_order_id=?"
+    # A replayed (older) report never moves an order backwards.
+    " AND status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= ?"
+)
+_INSERT_FILL = (
+    "INSERT OR IGNORE INTO fills (exec_id, client_order_id, strategy_id, symbol, side, qty,"
+    " price, fee, fee_asset, liquidity, unsolicited, ts_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
-    Used only from one thread (the link's I/O thread). A resend of a known
-    client order id is ignored (the first intent stands).
+
+def _update_row(u: OrderUpdate) -> tuple[Any, ...]:
+    return (
+        u.status.value,
+        u.cum_qty,
+        u.avg_price,
+        u.venue_order_id,
+        u.reason,
+        u.ts_event,
+        u.client_order_id,
+        u.cum_qty,
+    )
+
+
+def _fill_row(f: Fill) -> tuple[Any, ...]:
+    return (
+        f.exec_id,
+        f.client_order_id,
+        f.strategy_id,
+        f.symbol,
+        f.side.value,
+        f.qty,
+        f.price,
+        f.fee,
+        f.fee_asset,
+        f.liquidity.value if f.liquidity else None,
+        int(f.unsolicited),
+        f.ts_event,
+    )
+
+
+class OrderJournal:
+    """The order path's journal connection, used only by the thread that sends orders.
+
+    ``write_intents`` runs before the orders are sent (a resend of a known client
+    order id is ignored: the first intent stands); ``write_reports`` records
+    order updates and their fills (a fill is recorded once per exec id).
     """
 
     def __init__(self, path: Path) -> None:
         self._conn = connect(path)
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the writer thread checkpoints
+        # A WAL commit reaches the OS at once, so it survives a crash of this process
+        # (kill -9) either way; OFF only skips syncing the WAL, which the writer
+        # thread's checkpoints do. An OS crash or power loss can lose the last commits.
+        self._conn.execute("PRAGMA synchronous=OFF")
 
-    def write(self, orders: list[NewOrder], ts: int) -> None:
-        self._conn.execute("BEGIN")
+    def _transaction(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.executemany(_INSERT_INTENT, [_intent_row(o, ts) for o in orders])
+            for sql, rows in statements:
+                if rows:
+                    self._conn.executemany(sql, rows)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def write_intents(self, orders: list[NewOrder], ts: int) -> None:
+        self._transaction([(_INSERT_INTENT, [_intent_row(o, ts) for o in orders])])
+
+    def write_reports(self, updates: list[OrderUpdate]) -> None:
+        fills = [_fill_row(Fill.from_update(u)) for u in updates if u.is_fill]
+        self._transaction(
+            [(_UPDATE_ORDER, [_update_row(u) for u in updates]), (_INSERT_FILL, fills)]
+        )
 
     def close(self) -> None:
         self._conn.close()
@@ -104,6 +167,7 @@ class Journal:
         self._thread: threading.Thread | None = None
         self.committed = 0
         self.failed = 0
+        self.checkpoint_interval_s = 2.0
 
     # -- lifecycle -----------------------------------------------------------
     def open(self) -> None:
@@ -134,9 +198,9 @@ class Journal:
     def is_open(self) -> bool:
         return self._thread is not None
 
-    def intent_writer(self) -> OrderIntentWriter:
-        """A connection for the order-sending thread (see OrderIntentWriter)."""
-        return OrderIntentWriter(self.path)
+    def order_journal(self) -> OrderJournal:
+        """A connection for the order-sending thread (see OrderJournal)."""
+        return OrderJournal(self.path)
 
     # -- writing -------------------------------------------------------------
     def submit(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Future[None]:
@@ -155,7 +219,11 @@ class Journal:
     def _run(self, conn: sqlite3.Connection) -> None:
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    item = self._queue.get(timeout=self.checkpoint_interval_s)
+                except queue.Empty:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    continue
                 if item is _STOP:
                     return
                 batch = [item]

@@ -6,7 +6,7 @@ engine-only state between sending a NewOrder and hearing back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from engine.model.enums import OrderStatus, OrderType, Side
 from engine.model.events import OrderUpdate
@@ -59,12 +59,18 @@ class OrderView:
     def apply(self, update: OrderUpdate) -> OrderView:
         """Return the view after ``update``; raises on an illegal transition."""
         check_transition(self.status, update.status)
-        return replace(
-            self,
-            status=update.status,
-            cum_qty=update.cum_qty,
-            avg_price=update.avg_price,
-            venue_order_id=update.venue_order_id or self.venue_order_id,
-            ts_last=update.ts_event,
-            reason=update.reason,
+        return OrderView(
+            self.client_order_id,
+            self.strategy_id,
+            self.symbol,
+            self.side,
+            self.order_type,
+            self.qty,
+            self.price,
+            update.status,
+            update.cum_qty,
+            update.avg_price,
+            update.venue_order_id or self.venue_order_id,
+            update.ts_event,
+            update.reason,
         )

@@ -1,0 +1,131 @@
+"""CommandChannel: the command/report socket, owned by the engine's event loop.
+
+Orders leave and reports arrive on the loop's own thread, so the order path
+has no thread hand-offs: the DEALER's file descriptor is registered with the
+loop (``add_reader``) and drained when it signals. ZeroMQ's descriptor is
+edge-like (it signals a change, not a level), so the channel drains until
+EAGAIN and re-checks after every send. Order intents are journaled, in one
+transaction per batch, immediately before their frames are sent; reports are
+journaled right after they have been handed to the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from engine.execution import protocol
+from engine.journal.writer import OrderJournal
+from engine.model.commands import NewOrder
+from engine.model.events import OrderUpdate
+
+log = logging.getLogger(__name__)
+
+FrameBatch = list[Any]  # decoded replies/reports, or ProtocolError instances
+
+
+class CommandChannel:
+    """DEALER to Cerebellum's ROUTER, driven by the asyncio loop."""
+
+    def __init__(
+        self,
+        ctx: zmq.Context[Any],
+        endpoint: str,
+        loop: asyncio.AbstractEventLoop,
+        on_frames: Callable[[FrameBatch], None],
+        order_journal: OrderJournal | None,
+    ) -> None:
+        self._loop = loop
+        self._on_frames = on_frames
+        self._journal = order_journal
+        self._sock: zmq.Socket[Any] = ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.IMMEDIATE, 1)  # never queue commands for a core that is not there
+        self._sock.setsockopt(zmq.SNDHWM, 100_000)
+        self._sock.setsockopt(zmq.RCVHWM, 100_000)
+        self._sock.setsockopt(
+            zmq.ROUTING_ID, f"engine-{os.getpid()}-{os.urandom(3).hex()}".encode()
+        )
+        self._sock.connect(endpoint)
+        self._fd: int = self._sock.getsockopt(zmq.FD)
+        self._outbox: list[tuple[bytes, NewOrder | None]] = []
+        self._flush_scheduled = False
+        self._drain_scheduled = False
+        self.last_rx_ns = 0
+        self.frames_received = 0
+        self.unsent = 0
+        loop.add_reader(self._fd, self._drain)
+
+    def send(self, frame: bytes, intent: NewOrder | None = None, *, batch: bool = False) -> None:
+        """Send a frame (its order intent journaled first).
+
+        With ``batch`` the frame waits for the end of the current loop turn, so a
+        burst of orders shares one journal transaction; otherwise it leaves now.
+        """
+        self._outbox.append((frame, intent))
+        if not batch:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._outbox = self._outbox, []
+        intents = [intent for _, intent in batch if intent is not None]
+        if intents and self._journal is not None:
+            self._journal.write_intents(intents, time.time_ns())
+        sock = self._sock
+        for frame, _ in batch:
+            try:
+                sock.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                self.unsent += 1
+                log.warning("command not sent: no connection to cerebellum_core")
+        # A send can consume the descriptor's edge: look for already queued replies.
+        if int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self._loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        batch: FrameBatch = []
+        sock = self._sock
+        while int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self.frames_received += 1
+            try:
+                batch.append(protocol.decode_message(frame))
+            except protocol.ProtocolError as exc:
+                batch.append(exc)
+            if len(batch) >= 1_000:
+                break
+        if not batch:
+            return
+        self.last_rx_ns = time.monotonic_ns()
+        self._on_frames(batch)
+        if self._journal is not None:
+            updates = [m for m in batch if isinstance(m, OrderUpdate)]
+            if updates:
+                self._journal.write_reports(updates)
+        if len(batch) >= 1_000:
+            self._schedule_drain()
+
+    def close(self) -> None:
+        self._loop.remove_reader(self._fd)
+        self._sock.close(0)
+        if self._journal is not None:
+            self._journal.close()
