@@ -274,39 +274,10 @@ class Journal:
         return self.submit(_INSERT_INTENT.replace("OR IGNORE ", ""), _intent_row(order, ts))
 
     def record_order_update(self, u: OrderUpdate) -> Future[None]:
-        return self.submit(
-            "UPDATE orders SET status=?, cum_qty=?, avg_price=?, venue_order_id=COALESCE(?, venue_order_id),"
-            " reason=?, ts_updated=? WHERE client_order_id=?",
-            (
-                u.status.value,
-                u.cum_qty,
-                u.avg_price,
-                u.venue_order_id,
-                u.reason,
-                u.ts_event,
-                u.client_order_id,
-            ),
-        )
+        return self.submit(_UPDATE_ORDER, _update_row(u))
 
     def record_fill(self, f: Fill) -> Future[None]:
-        return self.submit(
-            "INSERT OR IGNORE INTO fills (exec_id, client_order_id, strategy_id, symbol, side, qty,"
-            " price, fee, fee_asset, liquidity, unsolicited, ts_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                f.exec_id,
-                f.client_order_id,
-                f.strategy_id,
-                f.symbol,
-                f.side.value,
-                f.qty,
-                f.price,
-                f.fee,
-                f.fee_asset,
-                f.liquidity.value if f.liquidity else None,
-                int(f.unsolicited),
-                f.ts_event,
-            ),
-        )
+        return self.submit(_INSERT_FILL, _fill_row(f))
 
     def record_risk_event(self, e: RiskEvent) -> Future[None]:
         return self.submit(
