@@ -17,6 +17,7 @@ from engine.risk.manager import RiskManager
 from engine.signals.influence import InfluenceMapper
 from engine.signals.mce.engine import MicroCausalityEngine
 from engine.signals.radar import TopologicalRadar
+from engine.signals.warmup import SignalWarmup
 
 
 def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> CrucibleEngine:
@@ -29,7 +30,8 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     2. the risk manager (restores a persisted halt and re-applies it to the core);
     3. a market-data feed when ``data.source`` is ccxt or replay;
     4. bars from trades (1m, resampled 15m/1h), the L2 collector when enabled;
-    5. the signals (radar, influence, MCE), each off the event loop;
+    5. the signals (radar, influence, MCE), each off the event loop, the bar-driven
+       ones first warmed up on the venue's recent 1-minute bars;
     6. the forge supervisor (worker processes only when a task is submitted).
     """
     engine = CrucibleEngine(config, clock=clock)
@@ -55,10 +57,15 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
         l2_root = config.paths.resolve(config.paths.data_dir) / "l2"
         engine.add_component(L2Collector(bus, clk, config.data.l2, sup, l2_root))
     signals = config.signals
+    bar_signals: list[TopologicalRadar | InfluenceMapper] = []
     if signals.radar.enabled:
-        engine.add_component(TopologicalRadar(bus, clk, config, sup, engine.cpu_pool))
+        bar_signals.append(TopologicalRadar(bus, clk, config, sup, engine.cpu_pool))
     if signals.influence.enabled:
-        engine.add_component(InfluenceMapper(bus, clk, config, sup, engine.cpu_pool))
+        bar_signals.append(InfluenceMapper(bus, clk, config, sup, engine.cpu_pool))
+    if bar_signals:
+        engine.add_component(SignalWarmup(link, config.universe.symbols, list(bar_signals)))
+    for component in bar_signals:
+        engine.add_component(component)
     if signals.mce.enabled:
         engine.add_component(MicroCausalityEngine(bus, clk, config, sup, engine.cpu_pool))
     engine.add_component(ForgeSupervisor(bus, clk, config, sup, journal=engine.journal))

@@ -36,7 +36,7 @@ from engine.marketdata.router import MarketDataRouter
 from engine.model.commands import Cancel, CancelAll, Flatten, KillSwitch, NewOrder, Resume
 from engine.model.enums import LinkStatus, OrderStatus, RiskEventKind
 from engine.model.events import Fill, LinkState, OrderUpdate, RiskEvent
-from engine.model.market import BookSnapshot, Trade
+from engine.model.market import Bar, BookSnapshot, Trade
 from engine.model.orders import OrderView
 
 log = logging.getLogger(__name__)
@@ -251,6 +251,18 @@ class CerebellumLink:
 
     async def resume(self, cmd: Resume) -> protocol.Ack:
         return self._ack_or_raise(await self._command(cmd))
+
+    async def recent_bars(self, symbol: str, timeframe: str = "1m", limit: int = 240) -> list[Bar]:
+        """The venue's latest closed bars of ``symbol``, oldest first (for warming signals up)."""
+        reply = await self._request(lambda rid: protocol.encode_bars(rid, symbol, timeframe, limit))
+        if isinstance(reply, protocol.Reject):
+            raise OrderRejected(reply.code, reply.reason)
+        if not isinstance(reply, protocol.BarsReport):
+            raise OrderRejected("UNEXPECTED", f"expected BarsReport, got {type(reply).__name__}")
+        return [
+            Bar(symbol, reply.timeframe, ts_ms * 1_000_000, o, h, lo, c, v, trades or 0, True)
+            for ts_ms, o, h, lo, c, v, trades in reply.bars
+        ]
 
     async def snapshot(self) -> protocol.SnapshotReport:
         reply = await self._request(protocol.encode_snapshot)

@@ -161,6 +161,16 @@ class ReplayDone(_Wire, frozen=True, tag="ReplayDone"):
     last_seq: int
 
 
+class BarsReport(_Wire, frozen=True, tag="BarsReport"):
+    """Closed bars, oldest first: ``[ts_ms, open, high, low, close, volume, trades]``."""
+
+    req_id: int
+    last_seq: int
+    symbol: str
+    timeframe: str
+    bars: list[tuple[int, float, float, float, float, float, int | None]]
+
+
 class _OrderUpdateWire(_Wire, frozen=True, tag="OrderUpdate"):
     seq: int
     client_order_id: str
@@ -196,7 +206,9 @@ class _RiskEventWire(_Wire, frozen=True, tag="RiskEvent"):
     target: str | None = None
 
 
-Reply = Welcome | Ack | Reject | HeartbeatReply | SnapshotReport | OrderState | ReplayDone
+Reply = (
+    Welcome | Ack | Reject | HeartbeatReply | SnapshotReport | OrderState | ReplayDone | BarsReport
+)
 Report = OrderUpdate | RiskEvent
 
 
@@ -224,6 +236,10 @@ def encode_snapshot(req_id: int) -> bytes:
 
 def encode_query_order(req_id: int, client_order_id: str) -> bytes:
     return _envelope("QueryOrder", req_id, client_order_id=client_order_id)
+
+
+def encode_bars(req_id: int, symbol: str, timeframe: str, limit: int) -> bytes:
+    return _envelope("Bars", req_id, symbol=symbol, timeframe=timeframe, limit=limit)
 
 
 def encode_replay(req_id: int, from_seq: int) -> bytes:
@@ -277,17 +293,7 @@ def encode_command(
 # -- decoding ------------------------------------------------------------------
 
 _MESSAGE_DECODER: msgspec.json.Decoder[Reply | _OrderUpdateWire | _RiskEventWire] = (
-    msgspec.json.Decoder(
-        Welcome
-        | Ack
-        | Reject
-        | HeartbeatReply
-        | SnapshotReport
-        | OrderState
-        | ReplayDone
-        | _OrderUpdateWire
-        | _RiskEventWire
-    )
+    msgspec.json.Decoder(Reply | _OrderUpdateWire | _RiskEventWire)
 )
 
 
