@@ -64,6 +64,7 @@ class RiskManager:
         self.day_start_nav = self._cfg.starting_nav
         self._day = self._utc_day()
         self._halt_sent_session: str | None = None
+        self._portfolio_pending: asyncio.TimerHandle | None = None
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -86,7 +87,9 @@ class RiskManager:
         self._supervisor.spawn("risk:portfolio", self._portfolio_loop())
 
     async def stop(self) -> None:
-        return None
+        if self._portfolio_pending is not None:
+            self._portfolio_pending.cancel()
+            self._portfolio_pending = None
 
     def _read_persisted(self) -> list[PersistedTradingState]:
         reader = JournalReader(self._journal.path)
@@ -101,6 +104,14 @@ class RiskManager:
             self._mids[book.symbol] = (book.mid, time.monotonic_ns())
 
     def _on_fill(self, _topic: str, _fill: Fill) -> None:
+        # Coalesce a burst of fills into one portfolio update (at most one per 50 ms).
+        if self._portfolio_pending is None:
+            self._portfolio_pending = asyncio.get_running_loop().call_later(
+                0.05, self._publish_portfolio
+            )
+
+    def _publish_portfolio(self) -> None:
+        self._portfolio_pending = None
         self._bus.publish(topics.RISK_PORTFOLIO, self.portfolio())
 
     def mid(self, symbol: str) -> tuple[float | None, float | None]:
