@@ -100,19 +100,18 @@ class CommandChannel:
     def _drain(self) -> None:
         self._drain_scheduled = False
         batch: FrameBatch = []
-        sock = self._sock
-        while int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+        recv = self._sock.recv
+        decode = protocol.decode_message
+        while len(batch) < 1_000:
             try:
-                frame = sock.recv(zmq.NOBLOCK)
+                frame = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            self.frames_received += 1
             try:
-                batch.append(protocol.decode_message(frame))
+                batch.append(decode(frame))
             except protocol.ProtocolError as exc:
                 batch.append(exc)
-            if len(batch) >= 1_000:
-                break
+        self.frames_received += len(batch)
         if not batch:
             return
         self.last_rx_ns = time.monotonic_ns()

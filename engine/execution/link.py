@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 StrategyCallback = Callable[[OrderUpdate, Fill | None], None]
 
 
-def _expire(fut: asyncio.Future[Any]) -> None:
-    if not fut.done():
-        fut.set_exception(TimeoutError())
-
-
 class CerebellumLink:
     """Component: the link to cerebellum_core (commands, reports, market data)."""
 
@@ -78,7 +73,8 @@ class CerebellumLink:
         self._channel: CommandChannel | None = None
         self._behind_heartbeats = 0
         self._req_ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Any]] = {}
+        # req_id -> (reply future, monotonic deadline in ns); expired by the monitor.
+        self._pending: dict[int, tuple[asyncio.Future[Any], int]] = {}
         self._callbacks: dict[str, StrategyCallback] = {}
         self.orders = OrderTracker()
         self.sequence: SequenceTracker[OrderUpdate | RiskEvent] = SequenceTracker()
@@ -128,7 +124,7 @@ class CerebellumLink:
         if self._stopped:
             return
         self._stopped = True
-        for fut in self._pending.values():
+        for fut, _ in self._pending.values():
             if not fut.done():
                 fut.set_exception(LinkDown("link stopped"))
         self._pending.clear()
@@ -187,6 +183,19 @@ class CerebellumLink:
         time the link asks the core about that client order id instead of
         resending blindly; only a core that never saw it gets it again.
         """
+        try:
+            reply = await self.submit_nowait(order)
+        except TimeoutError:
+            reply = await self._recover_unknown_outcome(order)
+        return self._ack_or_raise(reply)
+
+    def submit_nowait(self, order: NewOrder) -> asyncio.Future[Any]:
+        """Send a new order now; the returned future resolves with its Ack or Reject.
+
+        For callers that keep many orders in flight (their fills arrive through the
+        strategy callback). Raises LinkDown at once when the link is not CONNECTED;
+        the future fails with TimeoutError if the core does not answer in time.
+        """
         self._require_link()
         self.orders.on_submitted(
             OrderView(
@@ -200,11 +209,7 @@ class CerebellumLink:
                 OrderStatus.PENDING_NEW,
             )
         )
-        try:
-            reply = await self._request(lambda rid: protocol.encode_command(rid, order), order)
-        except TimeoutError:
-            reply = await self._recover_unknown_outcome(order)
-        return self._ack_or_raise(reply)
+        return self._send_request(lambda rid: protocol.encode_command(rid, order), order)
 
     async def _recover_unknown_outcome(self, order: NewOrder) -> Any:
         log.warning("no answer for order %s; querying the core", order.client_order_id)
@@ -297,27 +302,39 @@ class CerebellumLink:
             raise OrderRejected(reply.code, reply.reason)
         raise OrderRejected("UNEXPECTED", f"unexpected reply {type(reply).__name__}")
 
+    def _send_request(
+        self,
+        encode: Callable[[int], bytes],
+        intent: NewOrder | None = None,
+        timeout_ms: int | None = None,
+    ) -> asyncio.Future[Any]:
+        if self._channel is None:
+            raise LinkDown("link not started")
+        req_id = next(self._req_ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        deadline = time.monotonic_ns() + (timeout_ms or self._cfg.command_timeout_ms) * 1_000_000
+        self._pending[req_id] = (fut, deadline)
+        # Alone in flight: send at once (latency); in a burst: one journal transaction per turn.
+        self._channel.send(encode(req_id), intent, batch=len(self._pending) > 1)
+        return fut
+
     async def _request(
         self,
         encode: Callable[[int], bytes],
         intent: NewOrder | None = None,
         timeout_ms: int | None = None,
     ) -> Any:
-        if self._channel is None:
-            raise LinkDown("link not started")
-        req_id = next(self._req_ids)
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
-        self._pending[req_id] = fut
-        # Alone in flight: send at once (latency); in a burst: one journal transaction per turn.
-        self._channel.send(encode(req_id), intent, batch=len(self._pending) > 1)
-        # A plain timer instead of asyncio.wait_for: one loop turn less per reply.
-        timer = loop.call_later((timeout_ms or self._cfg.command_timeout_ms) / 1e3, _expire, fut)
-        try:
-            return await fut
-        finally:
-            timer.cancel()
-            self._pending.pop(req_id, None)
+        """Send and await the reply (bounded here too: the monitor may not be running yet)."""
+        timeout_s = (timeout_ms or self._cfg.command_timeout_ms) / 1e3
+        return await asyncio.wait_for(self._send_request(encode, intent, timeout_ms), timeout_s)
+
+    def _expire_requests(self, now_ns: int) -> None:
+        """Fail the requests whose answer is overdue (checked by the monitor, 10 times a second)."""
+        expired = [rid for rid, (_, deadline) in self._pending.items() if deadline <= now_ns]
+        for rid in expired:
+            fut, _ = self._pending.pop(rid)
+            if not fut.done():
+                fut.set_exception(TimeoutError(f"no answer to request {rid}"))
 
     # -- incoming (engine loop) ---------------------------------------------------------
     def _on_frames(self, batch: FrameBatch) -> None:
@@ -332,9 +349,9 @@ class CerebellumLink:
 
     def _resolve(self, msg: Any) -> None:
         req_id = getattr(msg, "req_id", None)
-        fut = self._pending.get(req_id) if req_id is not None else None
-        if fut is not None and not fut.done():
-            fut.set_result(msg)
+        entry = self._pending.pop(req_id, None) if req_id is not None else None
+        if entry is not None and not entry[0].done():
+            entry[0].set_result(msg)
         elif isinstance(msg, protocol.Reject):
             log.warning("cerebellum_core rejected a frame: %s %s", msg.code, msg.reason)
 
@@ -475,6 +492,7 @@ class CerebellumLink:
             if io.errors:
                 raise RuntimeError(f"link I/O thread died: {io.errors[-1]}")
             now = time.monotonic_ns()
+            self._expire_requests(now)
             last_rx = io.last_heartbeat_reply_ns
             if self._channel is not None:
                 last_rx = max(last_rx, self._channel.last_rx_ns)
