@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{error::ConfigError, types::Instrument};
 
+/// Longest simulated backfill before `serve` starts (one day).
+pub const MAX_BACKFILL_MINUTES: u64 = 1440;
+
 /// The whole core configuration.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -115,8 +118,12 @@ pub struct SimConfig {
     pub warmup_s: f64,
     /// Simulated seconds advanced per loop turn in fast-forward serve mode.
     pub fastforward_chunk_ms: u64,
-    /// Order-flow rate scale used by the `history` command (1.0 = serve rates).
+    /// Order-flow rate scale used by the `history` command and the serve
+    /// backfill (1.0 = serve rates).
     pub history_flow_scale: f64,
+    /// Simulated minutes run fast-forward (at `history_flow_scale`) before
+    /// real time starts in `serve`, so that `Bars` has recent history at once.
+    pub backfill_minutes: u64,
     /// Latent market model (regimes, volatility, cross-asset factor).
     pub model: ModelConfig,
     /// Traded symbols.
@@ -137,6 +144,7 @@ impl Default for SimConfig {
             warmup_s: 120.0,
             fastforward_chunk_ms: 100,
             history_flow_scale: 0.05,
+            backfill_minutes: 240,
             model: ModelConfig::default(),
             symbols: vec![
                 SymbolConfig::btc(),
@@ -607,6 +615,12 @@ impl Config {
         }
         if !(sim.history_flow_scale.is_finite() && sim.history_flow_scale > 0.0) {
             return bad("sim.history_flow_scale".into(), "must be positive".into());
+        }
+        if sim.backfill_minutes > MAX_BACKFILL_MINUTES {
+            return bad(
+                "sim.backfill_minutes".into(),
+                format!("must be at most {MAX_BACKFILL_MINUTES}"),
+            );
         }
         if !(sim.warmup_s.is_finite() && sim.warmup_s >= 0.0) {
             return bad("sim.warmup_s".into(), "must be >= 0".into());

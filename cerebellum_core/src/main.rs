@@ -13,12 +13,15 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use cerebellum_core::{
     clock::{Clock, WallClock},
-    config::{Config, SimMode, VenueKind},
+    config::{Config, SimMode, VenueKind, MAX_BACKFILL_MINUTES},
     server::{self, core::Core, ServerOptions},
-    venue::sim::{
-        history::{run_history, HistoryArgs},
-        tape::{run_bench, run_tape, DEFAULT_T0_NS},
-        SimVenue,
+    venue::{
+        sim::{
+            history::{run_history, HistoryArgs},
+            tape::{run_bench, run_tape, DEFAULT_T0_NS},
+            SimVenue,
+        },
+        Venue,
     },
 };
 use clap::{Parser, Subcommand, ValueEnum};
@@ -30,7 +33,7 @@ const MAX_SECONDS: f64 = 1e8;
 #[command(
     name = "cerebellum_core",
     version,
-    about = "Crucible's executor: order state, risk, simulated venue"
+    about = "Crucible's executor: order state, risk, simulated venue and Bybit"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -124,6 +127,10 @@ enum Cmd {
         /// realtime (follows the wall clock) or fastforward.
         #[arg(long, value_enum, default_value = "fastforward")]
         mode: ModeArg,
+        /// Simulated minutes of history before t0, as `serve` runs them
+        /// (`sim.backfill_minutes`); not hashed. Default 0: the market from t0 only.
+        #[arg(long, default_value_t = 0)]
+        backfill_minutes: u64,
         /// JSON config file.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -218,13 +225,19 @@ fn serve(
         };
     }
     config.validate()?;
+    let clock = WallClock::new();
+    let started = std::time::Instant::now();
     if config.venue == VenueKind::Bybit {
         bail!("the bybit venue is not wired into `serve` yet; use --venue sim");
     }
-    let clock = WallClock::new();
     let instruments = config.sim_instruments()?;
-    let venue = SimVenue::new(&config.sim, instruments, clock.now_ns());
-    let core = Core::new(config.clone(), Box::new(venue), Box::new(clock));
+    let venue: Box<dyn Venue> = Box::new(SimVenue::new(&config.sim, instruments, clock.now_ns()));
+    tracing::info!(
+        venue = venue.name(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "venue ready"
+    );
+    let core = Core::new(config.clone(), venue, Box::new(clock));
     let shutdown = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&shutdown);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
@@ -299,6 +312,7 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             seconds,
             mode,
+            backfill_minutes,
             config,
         } => {
             let mut config = load_config(config.as_ref())?;
@@ -306,11 +320,15 @@ fn run(cli: Cli) -> Result<()> {
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
                 bail!("--seconds must be within (0, {MAX_SECONDS}]");
             }
+            if backfill_minutes > MAX_BACKFILL_MINUTES {
+                bail!("--backfill-minutes must be at most {MAX_BACKFILL_MINUTES}");
+            }
             let summary = run_tape(
                 &config.sim,
                 config.sim_instruments()?,
                 seconds,
                 mode == ModeArg::Realtime,
+                backfill_minutes,
             );
             println!("{}", serde_json::to_string(&summary)?);
             Ok(())

@@ -9,6 +9,8 @@ use std::{
 
 use cerebellum_core::config::Config;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cerebellum_core");
 
 fn wait_exit(
@@ -182,4 +184,40 @@ fn test_bench_sim_reports_events_per_second() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["sim_events_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["symbols"], serde_json::json!(["BTC/USDT"]));
+}
+
+#[test]
+fn test_serve_backfills_recent_bars_and_is_ready_quickly() {
+    let started = Instant::now();
+    let (mut child, line) = spawn_serve(&["--seed", "5"], "bars");
+    let ready = started.elapsed();
+    assert!(line.starts_with("READY"), "{line}");
+    // Default sim.backfill_minutes = 240 on three symbols; measured ~0.1 s.
+    assert!(ready < Duration::from_secs(3), "READY after {ready:?}");
+    let cmd = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("cmd="))
+        .unwrap()
+        .to_owned();
+    let mut d = common::wire::Dealer::connect(&cmd);
+    let welcome = d.request(
+        serde_json::json!({"type": "Hello", "client": "test"}),
+        Duration::from_secs(5),
+    );
+    assert_eq!(welcome["type"], "Welcome");
+    let bars = d.request(
+        serde_json::json!({"type": "Bars", "symbol": "ETH/USDT", "timeframe": "1m", "limit": 1000}),
+        Duration::from_secs(5),
+    );
+    assert_eq!(bars["type"], "BarsReport", "{bars}");
+    let rows = bars["bars"].as_array().unwrap();
+    assert!((240..=241).contains(&rows.len()), "{}", rows.len());
+    let last_open = rows.last().unwrap()[0].as_i64().unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(last_open + 60_000 <= now_ms && now_ms - last_open < 130_000);
+    let _ = child.kill();
+    let _ = child.wait();
 }

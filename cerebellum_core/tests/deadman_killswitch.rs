@@ -17,12 +17,61 @@ fn risk_events(step: &common::Step) -> Vec<&serde_json::Value> {
 }
 
 #[test]
-fn test_deadman_is_disarmed_until_the_first_heartbeat() {
-    let mut h = Harness::quiet();
+fn test_deadman_is_disarmed_without_any_sign_of_life() {
+    // A peer that never said Hello: its orders do not arm the switch.
+    let mut h = Harness::build_silent(quiet_config(), common::standard_book);
     h.limit("o1", "a", "BTC/USDT", "BUY", 59_000.0, 0.1);
     let step = h.advance_ms(60_000);
     assert!(step.reports.is_empty());
     assert_eq!(h.core.open_order_count(), 1);
+}
+
+#[test]
+fn test_deadman_armed_by_hello_cancels_orders_of_an_engine_that_never_heartbeats() {
+    // Harness::quiet says Hello; the engine then sends an order and freezes.
+    let mut h = Harness::quiet();
+    h.advance_ms(1_000);
+    h.limit("o1", "a", "BTC/USDT", "BUY", 59_000.0, 0.1);
+    assert_eq!(h.core.open_order_count(), 1);
+    // The order itself is a sign of life (t = 1 s): nothing before t = 6 s.
+    assert!(h.advance_ms(4_900).reports.is_empty());
+    let fired = h.advance_ms(200);
+    let events = risk_events(&fired);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "DEADMAN");
+    assert_eq!(fired.updates_of("o1")[0]["status"], "CANCELED");
+    assert_eq!(fired.updates_of("o1")[0]["reason"], "deadman");
+    assert_eq!(h.core.open_order_count(), 0);
+}
+
+#[test]
+fn test_hello_alone_arms_the_deadman() {
+    let mut h = Harness::quiet();
+    // Without any order or heartbeat the switch still fires once (nothing to cancel).
+    let fired = h.advance_ms(5_100);
+    let events = risk_events(&fired);
+    assert_eq!(events.len(), 1);
+    assert!(events[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cancelled 0 resting orders"));
+}
+
+#[test]
+fn test_orders_from_a_registered_engine_keep_the_deadman_alive() {
+    let mut h = Harness::quiet();
+    for i in 0..10 {
+        h.advance_ms(3_000);
+        let id = format!("o{i}");
+        assert_eq!(
+            h.limit(&id, "a", "BTC/USDT", "BUY", 59_000.0, 0.1).reply()["type"],
+            "Ack"
+        );
+    }
+    assert_eq!(h.core.open_order_count(), 10);
+    assert!(risk_events(&h.advance_ms(4_000)).is_empty());
+    assert_eq!(risk_events(&h.advance_ms(1_100)).len(), 1);
+    assert_eq!(h.core.open_order_count(), 0);
 }
 
 #[test]

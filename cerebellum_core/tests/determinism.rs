@@ -20,23 +20,43 @@ fn config(seed: u64) -> Config {
 #[test]
 fn test_same_seed_gives_the_same_tape_hash() {
     let c = config(11);
-    let a = run_tape(&c.sim, c.sim_instruments().unwrap(), 120.0, false);
-    let b = run_tape(&c.sim, c.sim_instruments().unwrap(), 120.0, false);
+    let a = run_tape(&c.sim, c.sim_instruments().unwrap(), 120.0, false, 0);
+    let b = run_tape(&c.sim, c.sim_instruments().unwrap(), 120.0, false, 0);
     assert_eq!(a.tape_sha256, b.tape_sha256);
     assert!(a.trades > 100, "{a:?}");
     let other = config(12);
-    let c2 = run_tape(&other.sim, other.sim_instruments().unwrap(), 120.0, false);
+    let c2 = run_tape(
+        &other.sim,
+        other.sim_instruments().unwrap(),
+        120.0,
+        false,
+        0,
+    );
     assert_ne!(a.tape_sha256, c2.tape_sha256);
 }
 
 #[test]
 fn test_realtime_and_fastforward_tapes_are_identical() {
     let c = config(5);
-    let fast = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, false);
-    let real = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, true);
+    let fast = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, false, 0);
+    let real = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, true, 0);
     assert_eq!(fast.tape_sha256, real.tape_sha256);
     assert_eq!(fast.trades, real.trades);
     assert_eq!(fast.snapshots, real.snapshots);
+}
+
+#[test]
+fn test_tapes_with_the_serve_backfill_are_identical_in_both_modes_and_differ_from_none() {
+    let c = config(5);
+    let fast = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, false, 10);
+    let real = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, true, 10);
+    assert_eq!(fast.tape_sha256, real.tape_sha256);
+    assert_eq!(fast.snapshots, real.snapshots);
+    let again = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, false, 10);
+    assert_eq!(fast.tape_sha256, again.tape_sha256);
+    // Like with like only: the backfill moves the books and the latent clock.
+    let none = run_tape(&c.sim, c.sim_instruments().unwrap(), 2.0, false, 0);
+    assert_ne!(fast.tape_sha256, none.tape_sha256);
 }
 
 #[test]
@@ -95,9 +115,10 @@ fn test_latent_regimes_do_not_depend_on_the_flow_scale() {
 #[test]
 fn test_tape_command_prints_the_same_hash_in_both_modes() {
     let bin = env!("CARGO_BIN_EXE_cerebellum_core");
-    let run = |mode: &str| {
+    let run = |mode: &str, backfill: &str| {
         let out = Command::new(bin)
             .args(["tape", "--seed", "21", "--seconds", "1.5", "--mode", mode])
+            .args(["--backfill-minutes", backfill])
             .output()
             .expect("binary runs");
         assert!(
@@ -108,5 +129,6 @@ fn test_tape_command_prints_the_same_hash_in_both_modes() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
         v["tape_sha256"].as_str().unwrap().to_owned()
     };
-    assert_eq!(run("realtime"), run("fastforward"));
+    assert_eq!(run("realtime", "0"), run("fastforward", "0"));
+    assert_eq!(run("realtime", "240"), run("fastforward", "240"));
 }

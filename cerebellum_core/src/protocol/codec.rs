@@ -264,6 +264,7 @@ pub fn decode(frame: &[u8], max_bytes: usize) -> Result<Request, DecodeError> {
             };
             Command::ReplayReports { from_seq }
         }
+        "Bars" => decode_bars(&f)?,
         other => {
             let shown: String = other.chars().take(64).collect();
             return Err(f.err(
@@ -365,6 +366,38 @@ fn decode_new_order(f: &Fields<'_>) -> Result<NewOrder, DecodeError> {
         post_only,
         reduce_only,
     })
+}
+
+/// The only bar timeframe the core serves.
+pub const BAR_TIMEFRAME: &str = "1m";
+
+fn decode_bars(f: &Fields<'_>) -> Result<Command, DecodeError> {
+    let symbol = f.name("symbol", 64)?;
+    match f.opt_str("timeframe")? {
+        None | Some(BAR_TIMEFRAME) => {}
+        Some(other) => {
+            let shown: String = other.chars().take(16).collect();
+            return Err(f.err(
+                RejectCode::InvalidValue,
+                format!("`timeframe` must be \"1m\", got {shown:?}"),
+            ));
+        }
+    }
+    let limit = match f.get("limit") {
+        None => return Err(f.err(RejectCode::MissingField, "missing field `limit`")),
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(crate::venue::MAX_BARS),
+            _ => {
+                return Err(f.err(
+                    RejectCode::InvalidValue,
+                    "`limit` must be a positive integer",
+                ))
+            }
+        },
+    };
+    Ok(Command::Bars { symbol, limit })
 }
 
 fn decode_filter(f: &Fields<'_>) -> Result<Filter, DecodeError> {
@@ -469,6 +502,36 @@ mod tests {
         );
         assert_eq!(
             code(r#"{"v":1,"type":"KillSwitch","req_id":1,"scope":"STRATEGY","state":"HALTED"}"#),
+            RejectCode::MissingField
+        );
+    }
+
+    #[test]
+    fn bars_decodes_and_caps_the_limit() {
+        let req = decode(
+            br#"{"v":1,"type":"Bars","req_id":3,"symbol":"BTC/USDT","timeframe":"1m","limit":5000}"#,
+            65_536,
+        )
+        .unwrap();
+        assert_eq!(
+            req.command,
+            Command::Bars {
+                symbol: "BTC/USDT".into(),
+                limit: crate::venue::MAX_BARS
+            }
+        );
+        assert_eq!(
+            code(
+                r#"{"v":1,"type":"Bars","req_id":3,"symbol":"BTC/USDT","timeframe":"5m","limit":5}"#
+            ),
+            RejectCode::InvalidValue
+        );
+        assert_eq!(
+            code(r#"{"v":1,"type":"Bars","req_id":3,"symbol":"BTC/USDT","limit":0}"#),
+            RejectCode::InvalidValue
+        );
+        assert_eq!(
+            code(r#"{"v":1,"type":"Bars","req_id":3,"symbol":"BTC/USDT"}"#),
             RejectCode::MissingField
         );
     }

@@ -175,6 +175,13 @@ pub enum Command {
         /// First sequence number wanted.
         from_seq: u64,
     },
+    /// Asks for recent closed bars of one symbol.
+    Bars {
+        /// `BASE/QUOTE`.
+        symbol: String,
+        /// Bars wanted (1 or more; the core caps it at [`crate::venue::MAX_BARS`]).
+        limit: usize,
+    },
 }
 
 impl Command {
@@ -192,6 +199,7 @@ impl Command {
             Self::Snapshot => "Snapshot",
             Self::QueryOrder { .. } => "QueryOrder",
             Self::ReplayReports { .. } => "ReplayReports",
+            Self::Bars { .. } => "Bars",
         }
     }
 }

@@ -28,6 +28,11 @@ pub fn round_dp(x: f64, decimals: u32) -> f64 {
     }
 }
 
+/// `None` for an empty id (an order the venue has not answered yet).
+pub fn non_empty(id: &str) -> Option<&str> {
+    (!id.is_empty()).then_some(id)
+}
+
 /// Writes a message as JSON into `buf` (cleared first).
 pub fn encode<T: Serialize>(buf: &mut Vec<u8>, message: &T) {
     buf.clear();
@@ -258,8 +263,8 @@ impl<'a> HeartbeatReply<'a> {
 pub struct OrderView<'a> {
     /// Engine id.
     pub client_order_id: &'a str,
-    /// Venue id.
-    pub venue_order_id: &'a str,
+    /// Venue id (null until the venue answered).
+    pub venue_order_id: Option<&'a str>,
     /// Owner.
     pub strategy_id: &'a str,
     /// Symbol.
@@ -294,7 +299,7 @@ impl<'a> OrderView<'a> {
     pub fn new(order: &'a Order, instrument: &'a Instrument) -> Self {
         Self {
             client_order_id: &order.client_order_id,
-            venue_order_id: &order.venue_order_id,
+            venue_order_id: non_empty(&order.venue_order_id),
             strategy_id: &order.strategy_id,
             symbol: &instrument.symbol,
             side: order.side.as_str(),
@@ -414,6 +419,55 @@ pub struct ReplayDone {
     pub last_seq: u64,
 }
 
+/// `BarsReport`: closed 1-minute bars, oldest first, each
+/// `[ts_ms, open, high, low, close, volume, trades]`.
+#[derive(Serialize)]
+pub struct BarsReport<'a> {
+    /// 1.
+    pub v: u8,
+    /// "BarsReport".
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Echoed.
+    pub req_id: i64,
+    /// Highest journaled seq.
+    pub last_seq: u64,
+    /// Symbol.
+    pub symbol: &'a str,
+    /// Always "1m".
+    pub timeframe: &'static str,
+    /// The bars.
+    pub bars: Vec<BarRow>,
+}
+
+/// One bar on the wire: `[ts_ms, open, high, low, close, volume, trades]`
+/// (`trades` is null when the venue does not count them).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct BarRow(
+    pub i64,
+    pub f64,
+    pub f64,
+    pub f64,
+    pub f64,
+    pub f64,
+    pub Option<u64>,
+);
+
+impl BarRow {
+    /// Converts a bar in ticks and lots to price and quantity units.
+    pub fn new(bar: &crate::venue::Bar, instrument: &Instrument) -> Self {
+        Self(
+            bar.ts_ms,
+            instrument.price(bar.open),
+            instrument.price(bar.high),
+            instrument.price(bar.low),
+            instrument.price(bar.close),
+            instrument.qty(bar.volume_lots),
+            bar.trades,
+        )
+    }
+}
+
 /// Fill fields of an `OrderUpdate`.
 #[derive(Clone, Copy, Debug)]
 pub struct FillFields<'a> {
@@ -443,8 +497,8 @@ pub struct OrderUpdate<'a> {
     pub seq: u64,
     /// Engine id.
     pub client_order_id: &'a str,
-    /// Venue id.
-    pub venue_order_id: &'a str,
+    /// Venue id (null until the venue answered).
+    pub venue_order_id: Option<&'a str>,
     /// Owner.
     pub strategy_id: &'a str,
     /// Symbol.
@@ -505,7 +559,7 @@ impl<'a> OrderUpdate<'a> {
             kind: "OrderUpdate",
             seq,
             client_order_id: &order.client_order_id,
-            venue_order_id: &order.venue_order_id,
+            venue_order_id: non_empty(&order.venue_order_id),
             strategy_id: &order.strategy_id,
             symbol: &instrument.symbol,
             side: order.side.as_str(),

@@ -15,12 +15,13 @@ use crate::{
     error::Rejection,
     orders::{order::Order, position::Position, registry::Registry, status::OrderStatus},
     protocol::{
+        codec::BAR_TIMEFRAME,
         codec::{decode, DecodeError},
         commands::{Command, Filter, NewOrder, Scope, TradingState},
         reports::{
-            encode, round_dp, Ack, BalanceView, FillFields, HeartbeatReply, OrderStateReply,
-            OrderUpdate, OrderView, PositionView, Reject, ReplayDone, RiskEvent, SnapshotReport,
-            Welcome,
+            encode, non_empty, round_dp, Ack, BalanceView, BarRow, BarsReport, FillFields,
+            HeartbeatReply, OrderStateReply, OrderUpdate, OrderView, PositionView, Reject,
+            ReplayDone, RiskEvent, SnapshotReport, Welcome,
         },
     },
     risk::{
@@ -34,7 +35,10 @@ use crate::{
         CancelReason, GridError, Instrument, OrderKey, OrderType, RejectCode, Side, SymbolId,
         TimeInForce,
     },
-    venue::{CancelRequest, MarketData, OrderRequest, Venue, VenueError, VenueEvent, VenueSink},
+    venue::{
+        Bar, BarsAnswer, BarsResult, CancelRequest, MarketData, OrderRequest, Venue, VenueError,
+        VenueEvent, VenueSink,
+    },
 };
 
 /// Something to send.
@@ -50,6 +54,21 @@ pub enum Out {
 const HALT_RETRY_NS: i64 = 250 * NS_PER_MS;
 /// Market data kept for the publisher between drains.
 const MARKET_BACKLOG: usize = 200_000;
+/// How long a `Bars` request may wait for an asynchronous venue.
+const BARS_TIMEOUT_NS: i64 = 45_000 * NS_PER_MS;
+/// `Bars` requests waiting for a venue at once.
+const MAX_PENDING_BARS: usize = 64;
+
+/// A `Bars` request waiting for an asynchronous venue.
+#[derive(Clone, Debug)]
+struct PendingBars {
+    token: u64,
+    route: Route,
+    req_id: i64,
+    symbol: SymbolId,
+    limit: usize,
+    deadline_ns: i64,
+}
 
 #[derive(Clone, Debug)]
 struct HaltJob {
@@ -101,6 +120,16 @@ pub struct Core {
     reply_seq: u64,
     last_heartbeat_ns: Option<i64>,
     heartbeat_late_warned: bool,
+    pending_bars: Vec<PendingBars>,
+    next_bars_token: u64,
+}
+
+/// Maps a venue error to the reject the engine sees.
+fn venue_rejection(e: VenueError) -> Rejection {
+    match e {
+        VenueError::Rejected { code, reason } => Rejection::new(code, reason),
+        other => Rejection::new(RejectCode::VenueError, other.to_string()),
+    }
 }
 
 fn random_session_id() -> String {
@@ -146,6 +175,8 @@ impl Core {
             reply_seq: 0,
             last_heartbeat_ns: None,
             heartbeat_late_warned: false,
+            pending_bars: Vec::new(),
+            next_bars_token: 1,
         }
     }
 
@@ -216,6 +247,9 @@ impl Core {
         for h in &self.halts {
             t = t.min(h.next_retry_ns);
         }
+        for p in &self.pending_bars {
+            t = t.min(p.deadline_ns);
+        }
         t
     }
 
@@ -262,6 +296,7 @@ impl Core {
             self.fire_deadman(silence_ms, now);
         }
         self.run_halts(now);
+        self.expire_bars(now);
         self.warn_late_heartbeat(now);
         out.append(&mut self.reports);
     }
@@ -275,7 +310,13 @@ impl Core {
     ) -> Vec<Arc<[u8]>> {
         let result = match command {
             Command::Hello { .. } => Ok(self.on_hello(route, req_id, now)),
-            Command::NewOrder(o) => self.on_new_order(req_id, o, now),
+            Command::NewOrder(o) => {
+                // An order from a registered engine proves its loop is alive.
+                if self.peers.is_registered(route) {
+                    self.note_alive(now);
+                }
+                self.on_new_order(req_id, o, now)
+            }
             Command::Cancel { client_order_id } => self.on_cancel(req_id, &client_order_id, now),
             Command::CancelAll(filter) => Ok(self.on_cancel_all(req_id, &filter, now)),
             Command::Flatten(filter) => Ok(self.on_flatten(req_id, &filter, now)),
@@ -291,6 +332,14 @@ impl Core {
             Command::Snapshot => Ok(self.on_snapshot(req_id, now)),
             Command::QueryOrder { client_order_id } => Ok(self.on_query(req_id, &client_order_id)),
             Command::ReplayReports { from_seq } => return self.on_replay(req_id, from_seq),
+            Command::Bars { symbol, limit } => {
+                return match self.on_bars(route, req_id, &symbol, limit, now) {
+                    Ok(reply) => reply.into_iter().collect(),
+                    Err(rejection) => {
+                        vec![self.reject(Some(req_id), None, rejection.code, &rejection.reason)]
+                    }
+                }
+            }
         };
         match result {
             Ok(bytes) => vec![bytes],
@@ -333,6 +382,10 @@ impl Core {
 
     fn on_hello(&mut self, route: &Route, req_id: i64, now: i64) -> Arc<[u8]> {
         self.peers.register(route, now);
+        // A Hello is a sign of life: it arms the dead-man's switch like a
+        // heartbeat with loop age 0, so an engine that freezes before its first
+        // heartbeat still has its orders cancelled.
+        self.note_alive(now);
         let msg = Welcome::new(
             req_id,
             &self.session_id,
@@ -345,6 +398,13 @@ impl Core {
         );
         encode(&mut self.buf, &msg);
         self.bytes()
+    }
+
+    /// Counts a `Hello` or an order from a registered peer as a heartbeat with loop age 0.
+    fn note_alive(&mut self, now: i64) {
+        self.deadman.on_heartbeat(now, 0);
+        self.last_heartbeat_ns = Some(now);
+        self.heartbeat_late_warned = false;
     }
 
     fn on_heartbeat(&mut self, req_id: i64, loop_age_ms: u64, now: i64) -> Arc<[u8]> {
@@ -474,7 +534,7 @@ impl Core {
         };
         let msg = Ack {
             client_order_id: Some(&order.client_order_id),
-            venue_order_id: Some(&order.venue_order_id),
+            venue_order_id: non_empty(&order.venue_order_id),
             status: Some(order.status.as_str()),
             duplicate,
             ..Ack::new(req_id, last_seq)
@@ -702,10 +762,7 @@ impl Core {
             Err(e) => {
                 self.registry.remove(key);
                 self.open_delta(sub.symbol, sub.side, -sub.qty_lots);
-                Err(match e {
-                    VenueError::Rejected { code, reason } => Rejection::new(code, reason),
-                    other => Rejection::new(RejectCode::VenueError, other.to_string()),
-                })
+                Err(venue_rejection(e))
             }
         }
     }
@@ -737,10 +794,7 @@ impl Core {
         };
         self.venue
             .cancel(&request, now, &mut self.sink)
-            .map_err(|e| match e {
-                VenueError::Rejected { code, reason } => Rejection::new(code, reason),
-                other => Rejection::new(RejectCode::VenueError, other.to_string()),
-            })
+            .map_err(venue_rejection)
     }
 
     fn on_cancel(
@@ -924,6 +978,137 @@ impl Core {
         self.bytes()
     }
 
+    // ------------------------------------------------------------------ bars
+
+    fn on_bars(
+        &mut self,
+        route: &Route,
+        req_id: i64,
+        symbol: &str,
+        limit: usize,
+        now: i64,
+    ) -> Result<Option<Arc<[u8]>>, Rejection> {
+        let Some(&sym) = self.symbol_ids.get(symbol) else {
+            return Err(Rejection::new(
+                RejectCode::UnknownSymbol,
+                format!("unknown symbol {symbol:?}"),
+            ));
+        };
+        if self.pending_bars.len() >= MAX_PENDING_BARS {
+            return Err(Rejection::new(
+                RejectCode::RateLimit,
+                format!("{MAX_PENDING_BARS} Bars requests are already waiting for the venue"),
+            ));
+        }
+        let token = self.next_bars_token;
+        self.next_bars_token += 1;
+        let answer = self
+            .venue
+            .bars(token, sym, limit, now)
+            .map_err(venue_rejection)?;
+        match answer {
+            BarsAnswer::Ready(bars) => {
+                let last_seq = self.reply_seq();
+                Ok(Some(self.bars_report(req_id, last_seq, sym, &bars)))
+            }
+            BarsAnswer::Pending => {
+                self.pending_bars.push(PendingBars {
+                    token,
+                    route: route.clone(),
+                    req_id,
+                    symbol: sym,
+                    limit,
+                    deadline_ns: now + BARS_TIMEOUT_NS,
+                });
+                // Any result the venue already has is answered in this turn.
+                self.drain_sink();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Encodes a `BarsReport`, leaving out the oldest bars if the frame would
+    /// exceed `max_frame_bytes` (the engine refuses larger frames).
+    fn bars_report(
+        &mut self,
+        req_id: i64,
+        last_seq: u64,
+        symbol: SymbolId,
+        bars: &[Bar],
+    ) -> Arc<[u8]> {
+        let Some(inst) = self.instruments.get(usize::from(symbol)) else {
+            return self.reject(
+                Some(req_id),
+                None,
+                RejectCode::UnknownSymbol,
+                "unknown symbol id",
+            );
+        };
+        let rows: Vec<BarRow> = bars.iter().map(|b| BarRow::new(b, inst)).collect();
+        let max = self.config.session.max_frame_bytes;
+        let mut skip = 0;
+        loop {
+            let msg = BarsReport {
+                v: 1,
+                kind: "BarsReport",
+                req_id,
+                last_seq,
+                symbol: &inst.symbol,
+                timeframe: BAR_TIMEFRAME,
+                bars: rows[skip..].to_vec(),
+            };
+            encode(&mut self.buf, &msg);
+            let len = self.buf.len();
+            if len <= max || skip >= rows.len() {
+                break;
+            }
+            // Each row is about len / rows long: drop enough of the oldest at once.
+            let per_row = len / (rows.len() - skip).max(1) + 1;
+            skip += ((len - max) / per_row + 1).min(rows.len() - skip);
+        }
+        self.bytes()
+    }
+
+    fn on_bars_result(&mut self, result: BarsResult) {
+        let Some(i) = self
+            .pending_bars
+            .iter()
+            .position(|p| p.token == result.token)
+        else {
+            tracing::debug!(token = result.token, "late bars result dropped");
+            return;
+        };
+        let pending = self.pending_bars.swap_remove(i);
+        // Reports already queued precede this reply, so it may count them.
+        let last_seq = self.journal.last_seq();
+        let saved = mem::replace(&mut self.reply_seq, last_seq);
+        let bytes = match result.result {
+            Ok(mut bars) => {
+                let excess = bars.len().saturating_sub(pending.limit);
+                bars.drain(..excess);
+                self.bars_report(pending.req_id, last_seq, pending.symbol, &bars)
+            }
+            Err(e) => {
+                let r = venue_rejection(e);
+                self.reject(Some(pending.req_id), None, r.code, &r.reason)
+            }
+        };
+        self.reply_seq = saved;
+        self.reports.push(Out::To(pending.route, bytes));
+    }
+
+    fn expire_bars(&mut self, now: i64) {
+        while let Some(i) = self.pending_bars.iter().position(|p| p.deadline_ns <= now) {
+            let token = self.pending_bars[i].token;
+            self.on_bars_result(BarsResult {
+                token,
+                result: Err(VenueError::Unavailable(
+                    "the venue did not answer the Bars request in time".into(),
+                )),
+            });
+        }
+    }
+
     // ---------------------------------------------------------------- timers
 
     fn warn_late_heartbeat(&mut self, now: i64) {
@@ -990,6 +1175,12 @@ impl Core {
     // ---------------------------------------------------------- venue events
 
     fn drain_sink(&mut self) {
+        if !self.sink.bars.is_empty() {
+            let results = mem::take(&mut self.sink.bars);
+            for r in results {
+                self.on_bars_result(r);
+            }
+        }
         if !self.sink.market.is_empty() {
             self.market.append(&mut self.sink.market);
             if self.market.len() > MARKET_BACKLOG {
@@ -1008,7 +1199,16 @@ impl Core {
     fn on_venue_event(&mut self, event: VenueEvent) {
         let now = self.clock.now_ns();
         match event {
-            VenueEvent::Accepted { key, ts_event } => {
+            VenueEvent::Accepted {
+                key,
+                venue_order_id,
+                ts_event,
+            } => {
+                if let (Some(id), Some(order)) = (venue_order_id, self.registry.get_mut(key)) {
+                    if order.venue_order_id.is_empty() {
+                        order.venue_order_id = id;
+                    }
+                }
                 if self
                     .registry
                     .get(key)

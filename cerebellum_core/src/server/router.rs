@@ -90,6 +90,11 @@ impl Peers {
         }
     }
 
+    /// Whether a peer has registered with `Hello`.
+    pub fn is_registered(&self, route: &Route) -> bool {
+        self.peers.iter().any(|p| &p.route == route)
+    }
+
     /// Returns the routes of all peers.
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
         self.peers.iter().map(|p| &p.route)

@@ -15,12 +15,16 @@
 //! * `Filled.exec_id` is unique per fill; the core ignores a repeated `exec_id`.
 //! * Events may be pushed into the sink by `submit`/`cancel` themselves (the
 //!   simulator with zero latency matches synchronously) or later by `poll`.
+//! * `bars` answers at once ([`BarsAnswer::Ready`]) or later through
+//!   [`VenueSink::bars`] with the same token ([`BarsAnswer::Pending`]).
 
+pub mod bars;
 pub mod bybit;
 pub mod sim;
 
 use thiserror::Error;
 
+pub use self::bars::{Bar, MAX_BARS};
 use crate::types::{
     CancelReason, Instrument, Liquidity, OrderKey, OrderType, RejectCode, Side, SymbolId,
     TimeInForce,
@@ -109,6 +113,8 @@ pub enum VenueEvent {
     Accepted {
         /// Which order.
         key: OrderKey,
+        /// The venue's order id when it was not known at `submit` (asynchronous venues).
+        venue_order_id: Option<String>,
         /// Venue time.
         ts_event: i64,
     },
@@ -169,6 +175,24 @@ pub enum MarketData {
     },
 }
 
+/// The late answer to a [`Venue::bars`] request that returned [`BarsAnswer::Pending`].
+#[derive(Debug)]
+pub struct BarsResult {
+    /// The token of the request.
+    pub token: u64,
+    /// Closed bars oldest first, or why there are none.
+    pub result: Result<Vec<Bar>, VenueError>,
+}
+
+/// What [`Venue::bars`] can say at once.
+#[derive(Debug)]
+pub enum BarsAnswer {
+    /// The closed bars, oldest first.
+    Ready(Vec<Bar>),
+    /// The venue is fetching them; a [`BarsResult`] with the token follows in the sink.
+    Pending,
+}
+
 /// Where a venue puts what happened.
 #[derive(Debug, Default)]
 pub struct VenueSink {
@@ -176,6 +200,8 @@ pub struct VenueSink {
     pub events: Vec<VenueEvent>,
     /// Market data, in the order it happened.
     pub market: Vec<MarketData>,
+    /// Late answers to `bars` requests.
+    pub bars: Vec<BarsResult>,
 }
 
 impl VenueSink {
@@ -280,6 +306,19 @@ pub trait Venue {
 
     /// Returns the current mid of a symbol, if both sides are quoted.
     fn mid(&self, symbol: SymbolId) -> Option<Mid>;
+
+    /// Returns (or starts fetching) the last `limit` closed 1-minute bars of a
+    /// symbol, oldest first; `token` identifies a late answer.
+    ///
+    /// # Errors
+    /// [`VenueError`] when the venue has no bars for the symbol.
+    fn bars(
+        &mut self,
+        token: u64,
+        symbol: SymbolId,
+        limit: usize,
+        now_ns: i64,
+    ) -> Result<BarsAnswer, VenueError>;
 
     /// Returns the venue's own view of positions, for reconciliation.
     ///

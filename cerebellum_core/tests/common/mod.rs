@@ -1,6 +1,8 @@
 //! Test kit: a core over the simulated venue driven by a manual clock.
 #![allow(dead_code)]
 
+pub mod wire;
+
 use cerebellum_core::{
     clock::{ManualClock, NS_PER_MS},
     config::Config,
@@ -61,6 +63,7 @@ pub struct Harness {
 pub fn quiet_config() -> Config {
     let mut config = Config::default();
     config.sim.warmup_s = 0.0;
+    config.sim.backfill_minutes = 0;
     config.sim.book_hz = 0.0;
     for s in &mut config.sim.symbols {
         s.flow.limit_rate = 0.0;
@@ -90,20 +93,25 @@ impl Harness {
 
     /// Any config; `seed` places background orders before the core starts.
     pub fn build(config: Config, seed: impl FnOnce(&mut SimVenue)) -> Self {
+        let mut h = Self::build_silent(config, seed);
+        let step = h.send(json!({"type": "Hello", "client": "test"}));
+        assert_eq!(step.reply()["type"], "Welcome");
+        h
+    }
+
+    /// Like [`Harness::build`] but the test peer never says `Hello`.
+    pub fn build_silent(config: Config, seed: impl FnOnce(&mut SimVenue)) -> Self {
         let clock = ManualClock::new(DEFAULT_T0_NS);
         let instruments = config.sim_instruments().expect("valid test config");
         let mut venue = SimVenue::new(&config.sim, instruments, DEFAULT_T0_NS);
         seed(&mut venue);
         let core = Core::new(config, Box::new(venue), Box::new(clock.clone()));
-        let mut h = Self {
+        Self {
             core,
             clock,
             route: vec![b"peer-1".to_vec()],
             req_id: 0,
-        };
-        let step = h.send(json!({"type": "Hello", "client": "test"}));
-        assert_eq!(step.reply()["type"], "Welcome");
-        h
+        }
     }
 
     fn collect(out: Vec<Out>) -> Step {

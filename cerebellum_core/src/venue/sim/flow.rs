@@ -161,6 +161,11 @@ impl Flow {
         }
     }
 
+    /// Changes the flow-rate scale; the new rates apply from the next latent step.
+    pub fn set_scale(&mut self, scale: f64) {
+        self.scale = scale;
+    }
+
     /// Returns the time of the next background event.
     pub const fn next_event_ns(&self) -> i64 {
         self.pending

@@ -70,6 +70,15 @@ pub struct MarketSpec {
     pub depth: usize,
 }
 
+/// Simulated history run before a market's real-time start (the `serve` backfill).
+#[derive(Clone, Copy, Debug)]
+pub struct Backfill {
+    /// Length of the history, ns (a whole number of minutes keeps bars aligned).
+    pub duration_ns: i64,
+    /// Flow-rate scale of the history (`sim.history_flow_scale`).
+    pub flow_scale: f64,
+}
+
 /// The simulated market.
 #[derive(Debug)]
 pub struct SimMarket {
@@ -124,6 +133,49 @@ impl SimMarket {
         market
     }
 
+    /// Builds a market whose real-time part starts at `live.t0_ns`, after
+    /// `backfill.duration_ns` of history at `backfill.flow_scale` without book
+    /// snapshots. `on_segment(out, t)` sees the history's trades one simulated
+    /// minute at a time (`t` = end of the segment). The latent path is the same
+    /// as without a backfill started at `live.t0_ns - duration`; the flow switches
+    /// to `live.flow_scale` at the first latent step at or after `live.t0_ns`.
+    pub fn with_backfill(
+        config: &SimConfig,
+        instruments: Vec<Instrument>,
+        live: &MarketSpec,
+        backfill: Backfill,
+        mut on_segment: impl FnMut(&MarketOut, i64),
+    ) -> Self {
+        if backfill.duration_ns <= 0 {
+            return Self::new(config, instruments, live);
+        }
+        let start = live.t0_ns.saturating_sub(backfill.duration_ns);
+        let history = MarketSpec {
+            t0_ns: start,
+            flow_scale: backfill.flow_scale,
+            snapshot_hz: 0.0,
+            depth: live.depth,
+        };
+        let mut market = Self::new(config, instruments, &history);
+        let mut out = MarketOut::default();
+        let mut t = start;
+        while t < live.t0_ns {
+            t = t.saturating_add(60_000_000_000).min(live.t0_ns);
+            market.run_until(t, &mut out);
+            on_segment(&out, t);
+            out.clear();
+        }
+        for s in &mut market.symbols {
+            s.flow.set_scale(live.flow_scale);
+        }
+        market.snapshot_period =
+            (live.snapshot_hz > 0.0).then(|| ((1e9 / live.snapshot_hz).round() as i64).max(1_000));
+        market.next_snapshot = market.t;
+        market.depth = live.depth;
+        market.t0 = live.t0_ns;
+        market
+    }
+
     fn warm_up(&mut self, duration_ns: i64) {
         let start = self.t0 - duration_ns;
         let activity = self.latent.activity();
@@ -153,7 +205,7 @@ impl SimMarket {
         self.t
     }
 
-    /// Returns t0.
+    /// Returns t0 (the start of real time, after any backfill).
     pub const fn t0(&self) -> i64 {
         self.t0
     }

@@ -26,11 +26,13 @@ use self::{
     book::Owner,
     fees::{FeeModel, MakerTakerFees},
     latency::{ConstantLatency, LatencyModel},
-    market::{MarketOut, MarketSpec, SimMarket},
+    market::{Backfill, MarketOut, MarketSpec, SimMarket},
     matching::{execute, place_limit},
 };
 use super::{
-    CancelRequest, Fill, MarketData, Mid, OrderRequest, Venue, VenueError, VenueEvent, VenueSink,
+    bars::{minute_start_ns, BarBuilder, BAR_NS},
+    BarsAnswer, CancelRequest, Fill, MarketData, Mid, OrderRequest, Venue, VenueError, VenueEvent,
+    VenueSink,
 };
 use crate::{
     config::{SimConfig, SimMode},
@@ -70,10 +72,15 @@ pub struct SimVenue {
     next_venue_id: u64,
     next_exec_id: u64,
     id_tag: String,
+    bars: Vec<BarBuilder>,
 }
 
 impl SimVenue {
     /// Builds the venue at simulated time `t0_ns` (serve rates, snapshots at `book_hz`).
+    ///
+    /// With `sim.backfill_minutes > 0` the market first runs that much history
+    /// before `t0_ns`, fast-forward at `sim.history_flow_scale` on the same
+    /// model and books, and keeps its 1-minute bars for [`Venue::bars`].
     pub fn new(config: &SimConfig, instruments: Vec<Instrument>, t0_ns: i64) -> Self {
         let spec = MarketSpec {
             t0_ns,
@@ -81,8 +88,31 @@ impl SimVenue {
             snapshot_hz: config.book_hz,
             depth: config.book_depth,
         };
+        // The history starts on a whole minute, so every backfilled bar is a
+        // full minute and the bars depend only on the seed, not on `t0_ns`.
+        let minutes = i64::try_from(config.backfill_minutes).unwrap_or(0);
+        let backfill = Backfill {
+            duration_ns: if minutes > 0 {
+                minutes.saturating_mul(BAR_NS) + (t0_ns - minute_start_ns(t0_ns))
+            } else {
+                0
+            },
+            flow_scale: config.history_flow_scale,
+        };
+        let mut bars = vec![BarBuilder::new(None); instruments.len()];
+        let market = SimMarket::with_backfill(config, instruments, &spec, backfill, |out, t| {
+            for trade in &out.matched.trades {
+                if let Some(b) = bars.get_mut(usize::from(trade.symbol)) {
+                    b.on_trade(trade.ts, trade.price, trade.qty);
+                }
+            }
+            for b in &mut bars {
+                b.close_until(t);
+            }
+        });
         Self {
-            market: SimMarket::new(config, instruments, &spec),
+            bars,
+            market,
             mode: config.mode,
             chunk_ns: i64::try_from(config.fastforward_chunk_ms.saturating_mul(1_000_000))
                 .unwrap_or(i64::MAX / 4),
@@ -166,10 +196,17 @@ impl SimVenue {
         }
         self.market.run_until(target, &mut self.out);
         self.flush(sink);
+        let now = self.market.now();
+        for b in &mut self.bars {
+            b.close_until(now);
+        }
     }
 
     fn flush(&mut self, sink: &mut VenueSink) {
         for t in self.out.matched.trades.drain(..) {
+            if let Some(b) = self.bars.get_mut(usize::from(t.symbol)) {
+                b.on_trade(t.ts, t.price, t.qty);
+            }
             sink.market.push(MarketData::Trade {
                 symbol: t.symbol,
                 ts_event: t.ts,
@@ -248,6 +285,7 @@ impl SimVenue {
                 }
                 sink.events.push(VenueEvent::Accepted {
                     key: order.key,
+                    venue_order_id: None,
                     ts_event: t,
                 });
                 let filled = execute(
@@ -277,6 +315,7 @@ impl SimVenue {
                 }
                 sink.events.push(VenueEvent::Accepted {
                     key: order.key,
+                    venue_order_id: None,
                     ts_event: t,
                 });
                 place_limit(
@@ -461,6 +500,24 @@ impl Venue for SimVenue {
             });
             Ok(())
         }
+    }
+
+    fn bars(
+        &mut self,
+        _token: u64,
+        symbol: SymbolId,
+        limit: usize,
+        _now_ns: i64,
+    ) -> Result<BarsAnswer, VenueError> {
+        let now = self.market.now();
+        let Some(builder) = self.bars.get_mut(usize::from(symbol)) else {
+            return Err(VenueError::rejected(
+                RejectCode::UnknownSymbol,
+                "unknown symbol id",
+            ));
+        };
+        builder.close_until(now);
+        Ok(BarsAnswer::Ready(builder.recent(limit)))
     }
 
     fn mid(&self, symbol: SymbolId) -> Option<Mid> {

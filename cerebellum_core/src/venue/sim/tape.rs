@@ -3,6 +3,9 @@
 //! The tape hash covers, per symbol and in order, every trade's time offset
 //! from t0, price, quantity and aggressor; the final hash is the SHA-256 of
 //! the per-symbol hashes. Same seed, same hash, in realtime and fast-forward.
+//! With a backfill (as `serve` runs it), the history before t0 is run first
+//! and only trades from t0 on are hashed: tapes compare like with like only
+//! for the same seed *and* the same backfill.
 
 use std::time::{Duration, Instant};
 
@@ -10,11 +13,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{
-    market::{MarketOut, MarketSpec, SimMarket},
+    market::{Backfill, MarketOut, MarketSpec, SimMarket},
     rng::SimRng,
 };
 use crate::{
-    clock::NS_PER_S,
+    clock::{NS_PER_MS, NS_PER_S},
     config::SimConfig,
     types::{Instrument, Side},
 };
@@ -44,6 +47,8 @@ pub struct TapeSummary {
     pub seconds: f64,
     /// realtime or fastforward.
     pub mode: String,
+    /// Simulated minutes of history run before t0 (not hashed).
+    pub backfill_minutes: u64,
     /// SHA-256 over the per-symbol hashes.
     pub tape_sha256: String,
     /// Trades over all symbols.
@@ -96,12 +101,15 @@ impl TapeHasher {
     }
 }
 
-/// Runs the market for `seconds` of simulated time, realtime or fast-forward.
+/// Runs the market for `seconds` of simulated time, realtime or fast-forward,
+/// after `backfill_minutes` of history at `history_flow_scale` (0 = none; the
+/// backfill itself always runs fast-forward, as in `serve`).
 pub fn run_tape(
     config: &SimConfig,
     instruments: Vec<Instrument>,
     seconds: f64,
     realtime: bool,
+    backfill_minutes: u64,
 ) -> TapeSummary {
     let spec = MarketSpec {
         t0_ns: DEFAULT_T0_NS,
@@ -109,7 +117,13 @@ pub fn run_tape(
         snapshot_hz: config.book_hz,
         depth: config.book_depth,
     };
-    let mut market = SimMarket::new(config, instruments, &spec);
+    let backfill = Backfill {
+        duration_ns: i64::try_from(backfill_minutes)
+            .unwrap_or(0)
+            .saturating_mul(60_000 * NS_PER_MS),
+        flow_scale: config.history_flow_scale,
+    };
+    let mut market = SimMarket::with_backfill(config, instruments, &spec, backfill, |_, _| {});
     let t0 = market.t0();
     let end = t0 + (seconds * NS_PER_S as f64) as i64;
     let mut hasher = TapeHasher::new(t0, market.instruments().len());
@@ -155,6 +169,7 @@ pub fn run_tape(
         seed: config.seed,
         seconds,
         mode: if realtime { "realtime" } else { "fastforward" }.to_owned(),
+        backfill_minutes,
         tape_sha256: hex::encode(total.finalize()),
         trades: hasher.trades.iter().sum(),
         book_events: market.counts().book_events(),
