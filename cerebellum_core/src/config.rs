@@ -498,14 +498,32 @@ impl Default for RiskConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BybitConfig {
-    /// Use testnet endpoints.
+    /// Use testnet endpoints (`https://api-testnet.bybit.com`) instead of mainnet.
     pub testnet: bool,
     /// `X-BAPI-RECV-WINDOW` in ms.
     pub recv_window_ms: u64,
-    /// Override of the REST base URL.
+    /// Override of the REST base URL (https, or http on loopback for tests).
     pub base_url: Option<String>,
-    /// Product category: `linear` or `spot`.
+    /// Product category; only `linear` (USDT perpetuals) is supported.
     pub category: String,
+    /// Settle coin of account-wide calls (open orders, positions).
+    pub settle_coin: String,
+    /// Traded symbols (`BASE/QUOTE`); tick, lot and minimum quantity come from
+    /// `/v5/market/instruments-info` at startup.
+    pub symbols: Vec<String>,
+    /// How often best bid/ask are read from `/v5/market/tickers` (one request per symbol).
+    pub ticker_interval_ms: u64,
+    /// How often `/v5/execution/list` is read for fills.
+    pub fill_poll_interval_ms: u64,
+    /// How often `/v5/order/realtime` is read to notice orders that closed on the venue.
+    pub open_orders_interval_ms: u64,
+    /// Timeout of one HTTP attempt.
+    pub request_timeout_ms: u64,
+    /// Budget of one REST call, all retries included.
+    pub call_deadline_ms: u64,
+    /// Queries (one per second) that must all miss an order whose submit
+    /// outcome is unknown before it is reported `REJECTED`.
+    pub unknown_order_queries: u32,
 }
 
 impl Default for BybitConfig {
@@ -515,7 +533,77 @@ impl Default for BybitConfig {
             recv_window_ms: 5_000,
             base_url: None,
             category: "linear".to_owned(),
+            settle_coin: "USDT".to_owned(),
+            symbols: ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            ticker_interval_ms: 1_000,
+            fill_poll_interval_ms: 500,
+            open_orders_interval_ms: 2_000,
+            request_timeout_ms: 10_000,
+            call_deadline_ms: 30_000,
+            unknown_order_queries: 3,
         }
+    }
+}
+
+impl BybitConfig {
+    /// Checks the Bybit section.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field: &str, message: &str| {
+            Err(ConfigError::Field {
+                path: format!("bybit.{field}"),
+                message: message.into(),
+            })
+        };
+        if self.category != "linear" {
+            return bad("category", "only \"linear\" is supported");
+        }
+        if self.symbols.is_empty() || self.symbols.len() > 64 {
+            return bad("symbols", "needs 1 to 64 symbols");
+        }
+        for (i, symbol) in self.symbols.iter().enumerate() {
+            if crate::venue::bybit::parse::to_venue_symbol(symbol).is_err() {
+                return bad(
+                    &format!("symbols[{i}]"),
+                    "must be BASE/QUOTE with an uppercase base and quote USDT or USDC",
+                );
+            }
+            if self.symbols[..i].contains(symbol) {
+                return bad(&format!("symbols[{i}]"), "is listed twice");
+            }
+        }
+        for (field, value, range) in [
+            ("recv_window_ms", self.recv_window_ms, 1..=60_000),
+            ("ticker_interval_ms", self.ticker_interval_ms, 100..=60_000),
+            (
+                "fill_poll_interval_ms",
+                self.fill_poll_interval_ms,
+                100..=60_000,
+            ),
+            (
+                "open_orders_interval_ms",
+                self.open_orders_interval_ms,
+                100..=600_000,
+            ),
+            ("request_timeout_ms", self.request_timeout_ms, 100..=60_000),
+            ("call_deadline_ms", self.call_deadline_ms, 100..=120_000),
+        ] {
+            if !range.contains(&value) {
+                return bad(
+                    field,
+                    &format!("must be within {}..={}", range.start(), range.end()),
+                );
+            }
+        }
+        if !(1..=60).contains(&self.unknown_order_queries) {
+            return bad("unknown_order_queries", "must be within 1..=60");
+        }
+        Ok(())
     }
 }
 
@@ -721,6 +809,7 @@ impl Config {
                 return bad(name.into(), "must be positive".into());
             }
         }
+        self.bybit.validate()?;
         Ok(())
     }
 

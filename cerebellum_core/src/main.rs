@@ -16,6 +16,7 @@ use cerebellum_core::{
     config::{Config, SimMode, VenueKind, MAX_BACKFILL_MINUTES},
     server::{self, core::Core, ServerOptions},
     venue::{
+        bybit::{BybitAdapter, Credentials},
         sim::{
             history::{run_history, HistoryArgs},
             tape::{run_bench, run_tape, DEFAULT_T0_NS},
@@ -227,11 +228,21 @@ fn serve(
     config.validate()?;
     let clock = WallClock::new();
     let started = std::time::Instant::now();
-    if config.venue == VenueKind::Bybit {
-        bail!("the bybit venue is not wired into `serve` yet; use --venue sim");
-    }
-    let instruments = config.sim_instruments()?;
-    let venue: Box<dyn Venue> = Box::new(SimVenue::new(&config.sim, instruments, clock.now_ns()));
+    let venue: Box<dyn Venue> = match config.venue {
+        VenueKind::Sim => {
+            let instruments = config.sim_instruments()?;
+            Box::new(SimVenue::new(&config.sim, instruments, clock.now_ns()))
+        }
+        VenueKind::Bybit => {
+            // Keys come from BYBIT_API_KEY / BYBIT_API_SECRET only and are never logged.
+            let credentials = Credentials::from_env()?;
+            Box::new(BybitAdapter::start(
+                &config.bybit,
+                &credentials,
+                clock.now_ns(),
+            )?)
+        }
+    };
     tracing::info!(
         venue = venue.name(),
         startup_ms = started.elapsed().as_millis() as u64,

@@ -6,289 +6,25 @@
 //! with the `hmac` crate, independently of the adapter's code) and answers
 //! with Bybit-shaped bodies: `retCode` 10003/10002/10004 when authentication
 //! fails, otherwise whatever the test's script says. Nothing of the adapter
-//! is mocked.
+//! is mocked. The stand-in lives in `tests/common/bybit_standin.rs`.
 
 use std::{
-    collections::HashMap,
-    io::{self, BufRead, BufReader, Read, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
-    },
+    io::{self, Write},
+    net::TcpListener,
+    sync::{Arc, Mutex},
     thread,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use cerebellum_core::venue::bybit::{
     BybitConfig, BybitVenue, Credentials, Decimal, ExecKind, Liquidity, OrderRequest, OrderStatus,
     OrderType, RetryPolicy, Side, TimeInForce, UnsolicitedReason, VenueError,
 };
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
-const KEY: &str = "STANDINKEY42";
-const SECRET: &str = "standin-secret-do-not-use-7f3a";
+mod common;
 
-// ---------------------------------------------------------------- stand-in
-
-#[derive(Clone, Debug)]
-struct Request {
-    method: String,
-    path: String,
-    query: String,
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-impl Request {
-    fn param(&self, name: &str) -> Option<String> {
-        self.query.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k == name).then(|| v.to_owned())
-        })
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn ok(result: Value) -> Self {
-        Self::json(
-            200,
-            json!({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now_ms()}),
-        )
-    }
-
-    fn ret(code: i64, msg: &str) -> Self {
-        Self::json(
-            200,
-            json!({"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms()}),
-        )
-    }
-
-    fn json(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.to_string(),
-        }
-    }
-
-    fn raw(status: u16, body: &str) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.to_owned(),
-        }
-    }
-
-    fn header(mut self, name: &str, value: impl ToString) -> Self {
-        self.headers.push((name.to_owned(), value.to_string()));
-        self
-    }
-}
-
-type Handler = Box<dyn FnMut(&Request) -> Reply + Send>;
-
-/// The local exchange. Records every request that reached the handler.
-struct Exchange {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Exchange {
-    fn start(handler: impl FnMut(&Request) -> Reply + Send + 'static) -> Self {
-        Self::start_with_skew(0, handler)
-    }
-
-    /// `skew_ms` moves the stand-in's clock relative to the local one.
-    fn start_with_skew(
-        skew_ms: i64,
-        handler: impl FnMut(&Request) -> Reply + Send + 'static,
-    ) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (seen.clone(), stop.clone());
-        let mut handler: Handler = Box::new(handler);
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let _ = serve(stream, skew_ms, &seen2, &mut handler);
-            }
-        });
-        Self { addr, seen, stop }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    fn count(&self, path: &str) -> usize {
-        self.requests().iter().filter(|r| r.path == path).count()
-    }
-}
-
-impl Drop for Exchange {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn serve(
-    stream: TcpStream,
-    skew_ms: i64,
-    seen: &Mutex<Vec<Request>>,
-    handler: &mut Handler,
-) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let mut headers = HashMap::new();
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-        }
-    }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body)?;
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let request = Request {
-        method,
-        path: path.to_owned(),
-        query: query.to_owned(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    let server_now = now_ms().saturating_add_signed(skew_ms);
-    let reply = if request.path == "/v5/market/time" {
-        Reply::ok(json!({
-            "timeSecond": (server_now / 1000).to_string(),
-            "timeNano": (server_now as u128 * 1_000_000).to_string()
-        }))
-    } else if let Some(rejection) = authenticate(&request, server_now) {
-        rejection
-    } else {
-        seen.lock().unwrap().push(request.clone());
-        handler(&request)
-    };
-    write_reply(stream, reply)
-}
-
-/// Bybit's checks, reimplemented here from the v5 integration guide.
-fn authenticate(request: &Request, server_now: u64) -> Option<Reply> {
-    let header = |name: &str| {
-        request
-            .headers
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_default()
-    };
-    if header("X-BAPI-API-KEY") != KEY {
-        return Some(Reply::ret(10003, "API key is invalid."));
-    }
-    if header("X-BAPI-SIGN-TYPE") != "2" {
-        return Some(Reply::ret(10004, "sign type must be 2 (HMAC)"));
-    }
-    let recv_window: u64 = header("X-BAPI-RECV-WINDOW").parse().unwrap_or(5000);
-    let Ok(timestamp) = header("X-BAPI-TIMESTAMP").parse::<u64>() else {
-        return Some(Reply::ret(10002, "missing timestamp"));
-    };
-    if timestamp + recv_window < server_now || timestamp >= server_now + 1000 {
-        return Some(Reply::ret(
-            10002,
-            &format!(
-                "invalid request, please check your server timestamp or recv_window param. \
-                 req_timestamp[{timestamp}],server_timestamp[{server_now}],recv_window[{recv_window}]"
-            ),
-        ));
-    }
-    let payload = if request.method == "GET" {
-        &request.query
-    } else {
-        &request.body
-    };
-    if request.method == "POST" && !header("Content-Type").starts_with("application/json") {
-        return Some(Reply::ret(10001, "Content-Type must be application/json"));
-    }
-    let origin = format!("{timestamp}{KEY}{}{payload}", header("X-BAPI-RECV-WINDOW"));
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(origin.as_bytes());
-    let expected = hex::encode(mac.finalize().into_bytes());
-    if header("X-BAPI-SIGN") != expected {
-        // Bybit echoes the signed string, API key included.
-        return Some(Reply::ret(
-            10004,
-            &format!("error sign! origin_string[{origin}]"),
-        ));
-    }
-    None
-}
-
-fn write_reply(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
-    let reason = match reply.status {
-        200 => "OK",
-        403 => "Forbidden",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Status",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.body.len()
-    );
-    for (k, v) in &reply.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(reply.body.as_bytes())?;
-    stream.flush()
-}
+use common::bybit_standin::{now_ms, Exchange, Reply, Request, KEY, SECRET};
 
 // ---------------------------------------------------------------- helpers
 
@@ -1368,6 +1104,103 @@ fn test_key_and_secret_never_reach_debug_output_errors_or_logs() {
 }
 
 // ---------------------------------------------------------------- decimals
+
+// ---------------------------------------------------------------- market data
+
+#[test]
+fn test_instrument_spec_reads_tick_step_and_min_qty_from_instruments_info() {
+    let exchange = Exchange::start(|r| {
+        assert_eq!(r.path, "/v5/market/instruments-info");
+        assert_eq!(r.query, "category=linear&symbol=BTCUSDT");
+        Reply::ok(
+            json!({"category": "linear", "nextPageCursor": "", "list": [{
+                "symbol": "BTCUSDT", "contractType": "LinearPerpetual", "status": "Trading",
+                "baseCoin": "BTC", "quoteCoin": "USDT", "settleCoin": "USDT", "priceScale": "2",
+                "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+                "priceFilter": {"minPrice": "0.10", "maxPrice": "199999.80", "tickSize": "0.10"},
+                "lotSizeFilter": {"maxOrderQty": "100.000", "minOrderQty": "0.001", "qtyStep": "0.001",
+                    "postOnlyMaxOrderQty": "1000.000", "maxMktOrderQty": "100.000", "minNotionalValue": "5"}
+            }]}),
+        )
+    });
+    let spec = venue(&exchange).instrument_spec("BTC/USDT").unwrap();
+    assert_eq!(spec.symbol, "BTC/USDT");
+    assert_eq!(spec.status, "Trading");
+    assert_eq!(spec.tick_size, dec("0.1"));
+    assert_eq!(spec.qty_step, dec("0.001"));
+    assert_eq!(spec.min_qty, dec("0.001"));
+}
+
+#[test]
+fn test_instrument_spec_of_an_unlisted_or_malformed_symbol_is_an_error() {
+    let exchange = Exchange::start(|r| {
+        if r.param("symbol").as_deref() == Some("ETHUSDT") {
+            Reply::ok(json!({"list": [{"symbol": "ETHUSDT", "status": "Trading",
+                "priceFilter": {"tickSize": "0"}, "lotSizeFilter": {"qtyStep": "0.01", "minOrderQty": "0.01"}}]}))
+        } else {
+            Reply::ok(json!({"category": "linear", "list": []}))
+        }
+    });
+    let mut venue = venue(&exchange);
+    assert!(matches!(
+        venue.instrument_spec("BTC/USDT"),
+        Err(VenueError::Parse { .. })
+    ));
+    assert!(matches!(
+        venue.instrument_spec("ETH/USDT"),
+        Err(VenueError::Parse { .. })
+    ));
+}
+
+#[test]
+fn test_quote_reads_best_bid_and_ask_and_an_empty_side_is_none() {
+    let exchange = Exchange::start(|r| {
+        assert_eq!(r.path, "/v5/market/tickers");
+        let symbol = r.param("symbol").unwrap();
+        let bid = if symbol == "BTCUSDT" { "63250.5" } else { "" };
+        Reply::ok(
+            json!({"category": "linear", "list": [{"symbol": symbol, "lastPrice": "63251",
+            "bid1Price": bid, "bid1Size": "1.2", "ask1Price": "63251.0", "ask1Size": "0.5"}]}),
+        )
+    });
+    let mut venue = venue(&exchange);
+    let quote = venue.quote("BTC/USDT").unwrap();
+    assert_eq!(quote.bid, Some(dec("63250.5")));
+    assert_eq!(quote.ask, Some(dec("63251")));
+    assert_eq!(venue.quote("ETH/USDT").unwrap().bid, None);
+}
+
+#[test]
+fn test_closed_klines_drop_the_open_bar_and_come_oldest_first() {
+    let exchange = Exchange::start(|r| {
+        assert_eq!(r.path, "/v5/market/kline");
+        assert_eq!(r.param("interval").as_deref(), Some("1"));
+        assert_eq!(r.param("limit").as_deref(), Some("4"));
+        let minute = now_ms() / 60_000 * 60_000;
+        let row = |back: u64, close: &str| {
+            json!([
+                (minute - back * 60_000).to_string(),
+                "100.1",
+                "101.0",
+                "99.5",
+                close,
+                "12.5",
+                "1250"
+            ])
+        };
+        Reply::ok(json!({"category": "linear", "symbol": "SOLUSDT",
+            "list": [row(0, "100.9"), row(1, "100.8"), row(2, "100.7"), row(3, "100.6")]}))
+    });
+    let klines = venue(&exchange).closed_klines("SOL/USDT", 3).unwrap();
+    assert_eq!(klines.len(), 3);
+    let closes: Vec<&str> = klines.iter().map(|k| k.close.as_str()).collect();
+    assert_eq!(closes, ["100.6", "100.7", "100.8"]);
+    assert!(klines
+        .windows(2)
+        .all(|w| w[1].start_ms == w[0].start_ms + 60_000));
+    assert!(klines[2].start_ms + 60_000 <= now_ms() as i64);
+    assert_eq!(klines[0].volume, dec("12.5"));
+}
 
 #[test]
 fn test_decimal_round_trips_between_text_ticks_and_floats() {

@@ -221,3 +221,16 @@ fn test_serve_backfills_recent_bars_and_is_ready_quickly() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn test_serve_bybit_without_keys_exits_with_code_two_naming_the_variable() {
+    let out = Command::new(BIN)
+        .args(["serve", "--venue", "bybit"])
+        .env_remove("BYBIT_API_KEY")
+        .env_remove("BYBIT_API_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BYBIT_API_KEY"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! Test kit: a core over the simulated venue driven by a manual clock.
 #![allow(dead_code)]
 
+pub mod bybit_standin;
 pub mod wire;
 
 use cerebellum_core::{

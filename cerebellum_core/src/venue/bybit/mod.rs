@@ -1,9 +1,12 @@
 //! Bybit v5 adapter (USDT linear perpetuals over signed REST).
 //!
-//! [`BybitVenue`] is the whole public surface: submit, cancel, cancel-all,
-//! open orders, positions, order query (for unknown-outcome recovery) and
-//! fill polling. It owns no engine types; the shared `Venue` trait wraps it,
-//! converting [`Decimal`]s to ticks and lots with [`Decimal::to_ticks`].
+//! [`BybitVenue`] is the REST surface: submit, cancel, cancel-all, open
+//! orders, positions, order query (for unknown-outcome recovery), fill
+//! polling and public market data (instrument rules, best bid/ask, klines).
+//! It owns no engine types and its calls block. [`BybitAdapter`]
+//! (`adapter.rs`) is the shared `Venue` trait on top of it: it runs the calls
+//! on worker threads (`worker.rs`) and converts [`Decimal`]s to ticks and lots
+//! with [`Decimal::to_ticks`].
 //!
 //! Fill polling reads `/v5/execution/list` from a watermark minus an overlap,
 //! so a fill that shows up late is still seen; each `execId` is reported once
@@ -14,25 +17,29 @@
 //! Calls block the calling thread (bounded by [`RetryPolicy::deadline`]), so
 //! the core should run the adapter off its socket loop.
 
+pub mod adapter;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod market;
 pub mod models;
 pub mod parse;
 pub mod types;
+pub mod worker;
 
 use std::collections::{HashSet, VecDeque};
 
 pub use self::{
+    adapter::BybitAdapter,
     auth::Credentials,
     config::{BybitConfig, Category, MAINNET_URL, TESTNET_URL},
     error::VenueError,
     http::RetryPolicy,
     types::{
-        CanceledOrder, Decimal, ExecKind, Fill, FillBatch, FundingEvent, Liquidity, OrderRequest,
-        OrderState, OrderStatus, OrderType, Position, Side, SubmitAck, TimeInForce,
-        UnsolicitedReason,
+        CanceledOrder, Decimal, ExecKind, Fill, FillBatch, FundingEvent, InstrumentSpec, Kline,
+        Liquidity, OrderRequest, OrderState, OrderStatus, OrderType, Position, Quote, Side,
+        SubmitAck, TimeInForce, UnsolicitedReason,
     },
 };
 use self::{

@@ -236,3 +236,69 @@ pub struct CancelAllBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_coin: Option<&'a str>,
 }
+
+/// A row of `/v5/market/instruments-info` (linear).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstrumentInfoDto {
+    /// Venue symbol, e.g. `BTCUSDT`.
+    pub symbol: String,
+    /// `Trading`, `PreLaunch`, `Settling`, `Delivering`, `Closed`.
+    #[serde(default)]
+    pub status: String,
+    /// Base coin, e.g. `BTC`.
+    #[serde(default)]
+    pub base_coin: String,
+    /// Quote coin, e.g. `USDT`.
+    #[serde(default)]
+    pub quote_coin: String,
+    /// Price grid.
+    pub price_filter: PriceFilterDto,
+    /// Quantity grid.
+    pub lot_size_filter: LotSizeFilterDto,
+}
+
+/// `priceFilter` of an instrument.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceFilterDto {
+    /// Tick size, e.g. `"0.10"`.
+    pub tick_size: String,
+}
+
+/// `lotSizeFilter` of an instrument.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LotSizeFilterDto {
+    /// Quantity step, e.g. `"0.001"`.
+    pub qty_step: String,
+    /// Smallest order quantity.
+    pub min_order_qty: String,
+}
+
+/// A row of `/v5/market/tickers` (linear).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickerDto {
+    /// Venue symbol.
+    pub symbol: String,
+    /// Best bid price (`""` when the side is empty).
+    #[serde(default)]
+    pub bid1_price: String,
+    /// Best ask price (`""` when the side is empty).
+    #[serde(default)]
+    pub ask1_price: String,
+}
+
+/// `result` of `/v5/market/kline`: rows
+/// `[startTime, open, high, low, close, volume, turnover]`, newest first.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KlineResult {
+    /// Venue symbol.
+    #[serde(default)]
+    pub symbol: String,
+    /// The rows, all strings.
+    #[serde(default)]
+    pub list: Vec<Vec<String>>,
+}

@@ -5,10 +5,10 @@
 
 use super::{
     error::VenueError,
-    models::{ExecutionDto, OrderDto, PositionDto},
+    models::{ExecutionDto, InstrumentInfoDto, OrderDto, PositionDto, TickerDto},
     types::{
-        Decimal, ExecKind, Fill, FundingEvent, Liquidity, OrderState, OrderStatus, OrderType,
-        Position, Side, TimeInForce, UnsolicitedReason,
+        Decimal, ExecKind, Fill, FundingEvent, InstrumentSpec, Kline, Liquidity, OrderState,
+        OrderStatus, OrderType, Position, Quote, Side, TimeInForce, UnsolicitedReason,
     },
 };
 
@@ -384,5 +384,79 @@ pub fn executions(
     // Bybit returns newest first; ties keep Bybit's relative order reversed.
     out.reverse();
     out.sort_by_key(Execution::ts_event);
+    Ok(out)
+}
+
+/// Parses one `/v5/market/instruments-info` row.
+///
+/// # Errors
+/// `Parse` for an unmappable symbol or a grid that is not a positive decimal.
+pub fn instrument_spec(path: &str, dto: &InstrumentInfoDto) -> Result<InstrumentSpec, VenueError> {
+    let positive = |field: &str, raw: &str| {
+        let d = decimal(path, field, raw)?;
+        if d.is_positive() {
+            Ok(d)
+        } else {
+            Err(VenueError::parse(
+                path,
+                format!("{}: {field} must be positive, got {raw:?}", dto.symbol),
+            ))
+        }
+    };
+    Ok(InstrumentSpec {
+        symbol: from_venue_symbol(path, &dto.symbol)?,
+        status: dto.status.clone(),
+        tick_size: positive("priceFilter.tickSize", &dto.price_filter.tick_size)?,
+        qty_step: positive("lotSizeFilter.qtyStep", &dto.lot_size_filter.qty_step)?,
+        min_qty: positive(
+            "lotSizeFilter.minOrderQty",
+            &dto.lot_size_filter.min_order_qty,
+        )?,
+    })
+}
+
+/// Parses one `/v5/market/tickers` row; an empty or zero price is a missing side.
+///
+/// # Errors
+/// `Parse` for an unmappable symbol or a malformed price.
+pub fn quote(path: &str, dto: &TickerDto) -> Result<Quote, VenueError> {
+    Ok(Quote {
+        symbol: from_venue_symbol(path, &dto.symbol)?,
+        bid: opt_price(path, "bid1Price", &dto.bid1_price)?,
+        ask: opt_price(path, "ask1Price", &dto.ask1_price)?,
+    })
+}
+
+/// Parses `/v5/market/kline` rows, keeps those closed at `now_ms` (server
+/// clock) and returns them oldest first.
+///
+/// # Errors
+/// `Parse` for a row that is not seven fields of the documented shape.
+pub fn klines(path: &str, rows: &[Vec<String>], now_ms: i64) -> Result<Vec<Kline>, VenueError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let [start, open, high, low, close, volume, ..] = row.as_slice() else {
+            return Err(VenueError::parse(
+                path,
+                format!("kline row has {} fields, expected 7", row.len()),
+            ));
+        };
+        let start_ms: i64 = start
+            .parse()
+            .map_err(|_| VenueError::parse(path, format!("kline startTime {start:?}")))?;
+        if start_ms.saturating_add(60_000) > now_ms {
+            continue;
+        }
+        out.push(Kline {
+            start_ms,
+            open: decimal(path, "open", open)?,
+            high: decimal(path, "high", high)?,
+            low: decimal(path, "low", low)?,
+            close: decimal(path, "close", close)?,
+            volume: decimal(path, "volume", volume)?,
+        });
+    }
+    out.sort_by_key(|k| k.start_ms);
+    out.dedup_by_key(|k| k.start_ms);
     Ok(out)
 }

@@ -520,3 +520,46 @@ pub struct FillBatch {
     /// advance): older executions may follow in a later poll.
     pub complete: bool,
 }
+
+/// Trading rules of one contract, from `/v5/market/instruments-info`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstrumentSpec {
+    /// Internal symbol, e.g. `"BTC/USDT"`.
+    pub symbol: String,
+    /// Bybit status; only `Trading` contracts can be traded.
+    pub status: String,
+    /// Price grid.
+    pub tick_size: Decimal,
+    /// Quantity grid.
+    pub qty_step: Decimal,
+    /// Smallest order quantity.
+    pub min_qty: Decimal,
+}
+
+/// Best bid and ask of one contract, from `/v5/market/tickers`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quote {
+    /// Internal symbol.
+    pub symbol: String,
+    /// Best bid (`None` when the side is empty).
+    pub bid: Option<Decimal>,
+    /// Best ask (`None` when the side is empty).
+    pub ask: Option<Decimal>,
+}
+
+/// One closed 1-minute kline, from `/v5/market/kline`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kline {
+    /// Open time, ms since the epoch.
+    pub start_ms: i64,
+    /// Open price.
+    pub open: Decimal,
+    /// High price.
+    pub high: Decimal,
+    /// Low price.
+    pub low: Decimal,
+    /// Close price.
+    pub close: Decimal,
+    /// Volume in base units.
+    pub volume: Decimal,
+}
