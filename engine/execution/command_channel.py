@@ -4,9 +4,9 @@ Orders leave and reports arrive on the loop's own thread, so the order path
 has no thread hand-offs: the DEALER's file descriptor is registered with the
 loop (``add_reader``) and drained when it signals. ZeroMQ's descriptor is
 edge-like (it signals a change, not a level), so the channel drains until
-EAGAIN and re-checks after every send. Order intents are journaled, in one
-transaction per batch, immediately before their frames are sent; reports are
-journaled right after they have been handed to the engine.
+EAGAIN and re-checks after every send. Order intents are appended to the
+intent log, in one transaction per batch, immediately before their frames
+are sent.
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
 from engine.execution import protocol
-from engine.journal.writer import OrderJournal
+from engine.journal.writer import OrderIntentLog
 from engine.model.commands import NewOrder
-from engine.model.events import OrderUpdate
 
 log = logging.getLogger(__name__)
+
+_POLLIN = int(zmq.POLLIN)  # a plain int: IntFlag arithmetic is slow on the hot path
 
 FrameBatch = list[Any]  # decoded replies/reports, or ProtocolError instances
 
@@ -39,11 +40,11 @@ class CommandChannel:
         endpoint: str,
         loop: asyncio.AbstractEventLoop,
         on_frames: Callable[[FrameBatch], None],
-        order_journal: OrderJournal | None,
+        intent_log: OrderIntentLog | None,
     ) -> None:
         self._loop = loop
         self._on_frames = on_frames
-        self._journal = order_journal
+        self._intents = intent_log
         self._sock: zmq.Socket[Any] = ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.setsockopt(zmq.IMMEDIATE, 1)  # never queue commands for a core that is not there
@@ -79,8 +80,8 @@ class CommandChannel:
         self._flush_scheduled = False
         batch, self._outbox = self._outbox, []
         intents = [intent for _, intent in batch if intent is not None]
-        if intents and self._journal is not None:
-            self._journal.write_intents(intents, time.time_ns())
+        if intents and self._intents is not None:
+            self._intents.write(intents, time.time_ns())
         sock = self._sock
         for frame, _ in batch:
             try:
@@ -89,7 +90,7 @@ class CommandChannel:
                 self.unsent += 1
                 log.warning("command not sent: no connection to cerebellum_core")
         # A send can consume the descriptor's edge: look for already queued replies.
-        if int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+        if cast(int, sock.getsockopt(zmq.EVENTS)) & _POLLIN:
             self._schedule_drain()
 
     def _schedule_drain(self) -> None:
@@ -100,13 +101,11 @@ class CommandChannel:
     def _drain(self) -> None:
         self._drain_scheduled = False
         batch: FrameBatch = []
-        recv = self._sock.recv
+        sock = self._sock
         decode = protocol.decode_message
-        while len(batch) < 1_000:
-            try:
-                frame = recv(zmq.NOBLOCK)
-            except zmq.Again:
-                break
+        # EVENTS rather than EAGAIN: building a zmq.Again exception costs more than the read.
+        while len(batch) < 1_000 and cast(int, sock.getsockopt(zmq.EVENTS)) & _POLLIN:
+            frame = sock.recv(zmq.NOBLOCK)
             try:
                 batch.append(decode(frame))
             except protocol.ProtocolError as exc:
@@ -116,15 +115,11 @@ class CommandChannel:
             return
         self.last_rx_ns = time.monotonic_ns()
         self._on_frames(batch)
-        if self._journal is not None:
-            updates = [m for m in batch if isinstance(m, OrderUpdate)]
-            if updates:
-                self._journal.write_reports(updates)
         if len(batch) >= 1_000:
             self._schedule_drain()
 
     def close(self) -> None:
         self._loop.remove_reader(self._fd)
         self._sock.close(0)
-        if self._journal is not None:
-            self._journal.close()
+        if self._intents is not None:
+            self._intents.close()

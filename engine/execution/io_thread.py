@@ -1,11 +1,10 @@
-"""LinkIo: heartbeats and market data on their own thread.
+"""LinkIo: heartbeats on their own thread.
 
 A slow GUI frame or a busy event loop does not delay heartbeats: this thread
-owns a second DEALER used only for Heartbeat (each carrying the engine loop's
-last-tick age, so a frozen engine still trips the dead-man's switch) and the
-SUB socket for market data, which it decodes and hands to the engine loop in
-batches with ``call_soon_threadsafe``. Orders and reports travel on the
-loop's own CommandChannel.
+owns a second DEALER used only for Heartbeat, each carrying the engine loop's
+last-tick age, so a frozen engine still trips the dead-man's switch. Replies
+are handed to the engine loop with ``call_soon_threadsafe``. Orders, reports
+and market data travel on the loop's own channels.
 """
 
 from __future__ import annotations
@@ -34,10 +33,8 @@ class LinkIo(threading.Thread):
         *,
         ctx: zmq.Context[Any],
         cmd_endpoint: str,
-        md_endpoint: str,
         loop: asyncio.AbstractEventLoop,
         on_heartbeat: Callable[[protocol.HeartbeatReply], None],
-        on_market_data: Callable[[list[Any]], None],
         heartbeat_interval_s: float,
         loop_age_ms: Callable[[], float],
         req_ids: itertools.count[int],
@@ -45,10 +42,8 @@ class LinkIo(threading.Thread):
         super().__init__(name="cerebellum-link-io", daemon=True)
         self._ctx = ctx
         self._cmd_endpoint = cmd_endpoint
-        self._md_endpoint = md_endpoint
         self._loop = loop
         self._on_heartbeat = on_heartbeat
-        self._on_md = on_market_data
         self._hb_interval_ns = int(heartbeat_interval_s * 1e9)
         self._loop_age_ms = loop_age_ms
         self._req_ids = req_ids
@@ -58,8 +53,6 @@ class LinkIo(threading.Thread):
         # Read by the engine loop (plain attribute reads are atomic under the GIL).
         self.last_heartbeat_reply_ns = 0
         self.rtt_us: float | None = None
-        self.md_received = 0
-        self.md_errors = 0
         self.errors: list[str] = []
 
     def start_and_wait(self, timeout: float = 5.0) -> None:
@@ -76,14 +69,8 @@ class LinkIo(threading.Thread):
         hb.setsockopt(zmq.LINGER, 0)
         hb.setsockopt(zmq.IMMEDIATE, 1)
         hb.connect(self._cmd_endpoint)
-        sub = self._ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.RCVHWM, 100_000)
-        sub.setsockopt(zmq.SUBSCRIBE, b"md.")
-        sub.connect(self._md_endpoint)
         poller = zmq.Poller()
         poller.register(hb, zmq.POLLIN)
-        poller.register(sub, zmq.POLLIN)
         self._started.set()
         next_hb = time.monotonic_ns()
         try:
@@ -97,14 +84,11 @@ class LinkIo(threading.Thread):
                 events = dict(poller.poll(timeout_ms))
                 if hb in events:
                     self._read_heartbeats(hb)
-                if sub in events:
-                    self._read_market_data(sub)
         except Exception as exc:  # the thread must report, not vanish
             log.exception("link I/O thread failed")
             self.errors.append(repr(exc))
         finally:
             hb.close(0)
-            sub.close(0)
 
     def _send_heartbeat(self, hb: zmq.Socket[Any], now: int) -> None:
         req_id = next(self._req_ids)
@@ -135,24 +119,3 @@ class LinkIo(threading.Thread):
                 if sent is not None:
                     self.rtt_us = (now - sent) / 1e3
                 self._loop.call_soon_threadsafe(self._on_heartbeat, msg)
-
-    def _read_market_data(self, sub: zmq.Socket[Any]) -> None:
-        batch: list[Any] = []
-        ts_init = time.time_ns()
-        for _ in range(1_000):
-            try:
-                parts = sub.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            self.md_received += 1
-            if len(parts) != 2:
-                self.md_errors += 1
-                continue
-            try:
-                batch.append(protocol.decode_market_data(parts[1], ts_init))
-            except protocol.ProtocolError as exc:
-                self.md_errors += 1
-                if self.md_errors <= 10:
-                    log.warning("bad market data frame: %s", exc)
-        if batch:
-            self._loop.call_soon_threadsafe(self._on_md, batch)

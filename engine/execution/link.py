@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,10 +29,12 @@ from engine.core.tasks import TaskSupervisor
 from engine.execution import protocol
 from engine.execution.command_channel import CommandChannel, FrameBatch
 from engine.execution.io_thread import LinkIo
+from engine.execution.market_data_channel import MarketDataChannel
 from engine.execution.order_tracker import OrderTracker
 from engine.execution.process import CoreProcess
 from engine.execution.sequencing import SequenceTracker
 from engine.journal import Journal
+from engine.journal.writer import OrderJournal
 from engine.marketdata.router import MarketDataRouter
 from engine.model.commands import Cancel, CancelAll, Flatten, KillSwitch, NewOrder, Resume
 from engine.model.enums import LinkStatus, OrderStatus, RiskEventKind
@@ -71,6 +74,11 @@ class CerebellumLink:
         self._ctx: zmq.Context[Any] | None = None
         self._io: LinkIo | None = None
         self._channel: CommandChannel | None = None
+        self._order_journal: OrderJournal | None = None
+        self._pending_intents: list[tuple[NewOrder, int]] = []
+        self._pending_updates: list[OrderUpdate] = []
+        self._journal_flush: asyncio.TimerHandle | None = None
+        self._md_channel: MarketDataChannel | None = None
         self._behind_heartbeats = 0
         self._req_ids = itertools.count(1)
         # req_id -> (reply future, monotonic deadline in ns); expired by the monitor.
@@ -96,20 +104,22 @@ class CerebellumLink:
             await self.process.start()
         loop = asyncio.get_running_loop()
         self._ctx = zmq.Context()
+        self._order_journal = self._journal.order_journal() if self._journal else None
         self._channel = CommandChannel(
             self._ctx,
             self.process.cmd_endpoint,
             loop,
             self._on_frames,
-            self._journal.order_journal() if self._journal else None,
+            self._journal.intent_log() if self._journal else None,
+        )
+        self._md_channel = MarketDataChannel(
+            self._ctx, self.process.md_endpoint, loop, self._on_market_data
         )
         self._io = LinkIo(
             ctx=self._ctx,
             cmd_endpoint=self.process.cmd_endpoint,
-            md_endpoint=self.process.md_endpoint,
             loop=loop,
             on_heartbeat=self._on_heartbeat,
-            on_market_data=self._on_market_data,
             heartbeat_interval_s=self._cfg.heartbeat_interval_ms / 1e3,
             loop_age_ms=lambda: self._loop_age_ms(),
             req_ids=self._req_ids,
@@ -128,8 +138,15 @@ class CerebellumLink:
             if not fut.done():
                 fut.set_exception(LinkDown("link stopped"))
         self._pending.clear()
+        if self._journal_flush is not None:
+            self._journal_flush.cancel()
+        self._flush_journal()
+        if self._order_journal is not None:
+            self._order_journal.close()
         if self._channel is not None:
             self._channel.close()
+        if self._md_channel is not None:
+            self._md_channel.close()
         if self._io is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._io.stop)
         if self._ctx is not None:
@@ -209,6 +226,9 @@ class CerebellumLink:
                 OrderStatus.PENDING_NEW,
             )
         )
+        if self._order_journal is not None:
+            self._pending_intents.append((order, self._clock.timestamp_ns()))
+            self._schedule_journal()
         return self._send_request(lambda rid: protocol.encode_command(rid, order), order)
 
     async def _recover_unknown_outcome(self, order: NewOrder) -> Any:
@@ -367,8 +387,10 @@ class CerebellumLink:
                 self._journal.record_risk_event(report)
             self._bus.publish(topics.RISK_EVENT, report)
             return
-        # Orders and fills are journaled by the I/O thread (see OrderJournal).
         fill = self.orders.on_update(report)
+        if self._order_journal is not None:
+            self._pending_updates.append(report)
+            self._schedule_journal()
         self._bus.publish(topics.exec_order(report.strategy_id), report)
         if fill is not None:
             self._bus.publish(topics.exec_fill(report.strategy_id), fill)
@@ -378,6 +400,22 @@ class CerebellumLink:
                 callback(report, fill)
             except Exception:
                 log.exception("order callback of %s failed", report.strategy_id)
+
+    def _schedule_journal(self) -> None:
+        # A moment later, in one transaction: whoever awaits the report runs (and sends) first.
+        if self._journal_flush is None:
+            self._journal_flush = asyncio.get_running_loop().call_later(0.002, self._flush_journal)
+
+    def _flush_journal(self) -> None:
+        self._journal_flush = None
+        intents, self._pending_intents = self._pending_intents, []
+        updates, self._pending_updates = self._pending_updates, []
+        if self._order_journal is None or not (intents or updates):
+            return
+        try:
+            self._order_journal.write(intents, updates)
+        except sqlite3.Error:
+            log.exception("could not journal %d orders and %d reports", len(intents), len(updates))
 
     def _on_heartbeat(self, hb: protocol.HeartbeatReply) -> None:
         self.trading_state = hb.trading_state

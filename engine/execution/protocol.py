@@ -171,14 +171,26 @@ class BarsReport(_Wire, frozen=True, tag="BarsReport"):
     bars: list[tuple[int, float, float, float, float, float, int | None]]
 
 
+# The hot-path reports decode enum fields as validated literal strings and map them to
+# the engine's enums through dicts: calling an Enum class per field is the slow part.
+_SideName = Literal["BUY", "SELL"]
+_OrderTypeName = Literal["MARKET", "LIMIT"]
+_StatusName = Literal["PENDING_NEW", "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED"]
+_LiquidityName = Literal["MAKER", "TAKER"]
+_SIDE = {m.value: m for m in Side}
+_ORDER_TYPE = {m.value: m for m in OrderType}
+_STATUS = {m.value: m for m in OrderStatus}
+_LIQUIDITY = {m.value: m for m in Liquidity}
+
+
 class _OrderUpdateWire(_Wire, frozen=True, tag="OrderUpdate"):
     seq: int
     client_order_id: str
     strategy_id: str
     symbol: str
-    side: Side
-    order_type: OrderType
-    status: OrderStatus
+    side: _SideName
+    order_type: _OrderTypeName
+    status: _StatusName
     qty: float
     cum_qty: float
     avg_price: float
@@ -191,7 +203,7 @@ class _OrderUpdateWire(_Wire, frozen=True, tag="OrderUpdate"):
     last_price: float | None = None
     fee: float | None = None
     fee_asset: str | None = None
-    liquidity: Liquidity | None = None
+    liquidity: _LiquidityName | None = None
     exec_id: str | None = None
     reason: str | None = None
     unsolicited: bool = False
@@ -316,9 +328,9 @@ def decode_message(frame: bytes) -> Reply | Report:
             venue_order_id=msg.venue_order_id,
             strategy_id=msg.strategy_id,
             symbol=msg.symbol,
-            side=msg.side,
-            order_type=msg.order_type,
-            status=msg.status,
+            side=_SIDE[msg.side],
+            order_type=_ORDER_TYPE[msg.order_type],
+            status=_STATUS[msg.status],
             price=msg.price,
             qty=msg.qty,
             cum_qty=msg.cum_qty,
@@ -330,7 +342,7 @@ def decode_message(frame: bytes) -> Reply | Report:
             last_price=msg.last_price,
             fee=msg.fee,
             fee_asset=msg.fee_asset,
-            liquidity=msg.liquidity,
+            liquidity=_LIQUIDITY[msg.liquidity] if msg.liquidity is not None else None,
             exec_id=msg.exec_id,
             reason=msg.reason,
             unsolicited=msg.unsolicited,
@@ -362,7 +374,7 @@ class _TradeWire(_Wire, frozen=True, tag="Trade"):
     ts_event: int
     price: float
     qty: float
-    aggressor: Side
+    aggressor: _SideName
     trade_id: str
 
 
@@ -393,7 +405,7 @@ def decode_market_data(frame: bytes, ts_init: int) -> BookSnapshot | Trade:
         ts_init=ts_init,
         price=msg.price,
         qty=msg.qty,
-        aggressor=msg.aggressor,
+        aggressor=_SIDE[msg.aggressor],
         trade_id=msg.trade_id,
         seq=msg.seq,
     )

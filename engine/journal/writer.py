@@ -1,19 +1,27 @@
 """Journal: a writer thread owns the SQLite connection (WAL mode).
 
-The order path is the exception: the link's I/O thread owns the ``orders``
-and ``fills`` rows through its own connection (``OrderJournal``). It writes an
-order's intent immediately before sending it, so an order can never reach the
-venue without a journal row, and records each report right after handing it
-to the engine loop, so fills are never delayed by the journal. One writer per
-table keeps the two connections from waiting on each other's locks; the
-writer thread runs the WAL checkpoints.
+The order path is the exception, written by the engine loop itself (which
+sends the orders and receives their reports), because any other thread that
+works while an order is in flight competes with the loop for the interpreter
+lock exactly then:
 
-Every write returns a ``concurrent.futures.Future`` that resolves once the row
-is committed, so callers that must know a row is durable (an order intent
-before the order is sent) can await it, and nobody else waits. Writes queued
-together are committed in one transaction. WAL with ``synchronous=NORMAL``
-keeps every committed transaction across a crash or ``kill -9`` of the
-process (only an OS crash or power loss can lose the last ones).
+* an order's intent is appended to the intent log (``OrderIntentLog``, a
+  one-table append-only SQLite file beside the journal) immediately before
+  the order leaves, so an order can never reach the venue without a durable
+  record (an append without secondary indexes is the cheapest durable write);
+* the ``orders`` and ``fills`` rows go through ``OrderJournal``, the loop's
+  own connection to the journal, in batches committed a moment after the
+  reports were handled, so the code awaiting a fill runs first.
+
+The writer thread handles every other table and runs the WAL checkpoints.
+
+Every write through the writer thread returns a ``concurrent.futures.Future``
+that resolves once the row is committed, so callers that must know a row is
+durable can await it, and nobody else waits. Writes queued together are
+committed in one transaction. In WAL mode a committed transaction survives a
+crash or ``kill -9`` of the process whatever the ``synchronous`` setting
+(``NORMAL`` here, ``OFF`` on the loop's connections); only an OS crash or a
+power loss can lose the last ones.
 """
 
 from __future__ import annotations
@@ -117,41 +125,66 @@ def _fill_row(f: Fill) -> tuple[Any, ...]:
     )
 
 
-class OrderJournal:
-    """The order path's journal connection, used only by the thread that sends orders.
+class OrderIntentLog:
+    """Append-only log of order intents, written by the order-sending code before each send.
 
-    ``write_intents`` runs before the orders are sent (a resend of a known client
-    order id is ignored: the first intent stands); ``write_reports`` records
-    order updates and their fills (a fill is recorded once per exec id).
+    Its own file (``<journal>.intents.sqlite``) with its own single writer, so an
+    append never waits for the journal writer. A WAL commit reaches the OS at
+    once and survives a crash of this process (kill -9); ``synchronous=OFF``
+    skips only the fsync, so an OS crash or power loss may lose the last ones.
     """
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self._conn = connect(path)
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the writer thread checkpoints
-        # A WAL commit reaches the OS at once, so it survives a crash of this process
-        # (kill -9) either way; OFF only skips syncing the WAL, which the writer
-        # thread's checkpoints do. An OS crash or power loss can lose the last commits.
         self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS intents (id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL,"
+            " strategy_id TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,"
+            " order_type TEXT NOT NULL, qty REAL NOT NULL, price REAL, time_in_force TEXT NOT NULL,"
+            " post_only INTEGER NOT NULL, reduce_only INTEGER NOT NULL, ts INTEGER NOT NULL)"
+        )
 
-    def _transaction(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+    def write(self, orders: list[NewOrder], ts: int) -> None:
+        rows = [(*_intent_row(o, ts)[:10], ts) for o in orders]
+        self._conn.execute("BEGIN")
         try:
-            for sql, rows in statements:
-                if rows:
-                    self._conn.executemany(sql, rows)
+            self._conn.executemany(
+                "INSERT INTO intents (client_order_id, strategy_id, symbol, side, order_type, qty,"
+                " price, time_in_force, post_only, reduce_only, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
 
-    def write_intents(self, orders: list[NewOrder], ts: int) -> None:
-        self._transaction([(_INSERT_INTENT, [_intent_row(o, ts) for o in orders])])
+    def close(self) -> None:
+        self._conn.close()
 
-    def write_reports(self, updates: list[OrderUpdate]) -> None:
+
+class OrderJournal:
+    """The engine loop's connection for the ``orders`` and ``fills`` rows (batched)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the writer thread checkpoints
+        self._conn.execute("PRAGMA synchronous=OFF")
+
+    def write(self, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]) -> None:
         fills = [_fill_row(Fill.from_update(u)) for u in updates if u.is_fill]
-        self._transaction(
-            [(_UPDATE_ORDER, [_update_row(u) for u in updates]), (_INSERT_FILL, fills)]
-        )
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            if intents:
+                self._conn.executemany(_INSERT_INTENT, [_intent_row(o, ts) for o, ts in intents])
+            if updates:
+                self._conn.executemany(_UPDATE_ORDER, [_update_row(u) for u in updates])
+            if fills:
+                self._conn.executemany(_INSERT_FILL, fills)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -198,8 +231,16 @@ class Journal:
     def is_open(self) -> bool:
         return self._thread is not None
 
+    @property
+    def intent_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".intents.sqlite")
+
+    def intent_log(self) -> OrderIntentLog:
+        """The order sender's intent log (see OrderIntentLog)."""
+        return OrderIntentLog(self.intent_path)
+
     def order_journal(self) -> OrderJournal:
-        """A connection for the order-sending thread (see OrderJournal)."""
+        """The engine loop's connection for order rows (see OrderJournal)."""
         return OrderJournal(self.path)
 
     # -- writing -------------------------------------------------------------
@@ -270,8 +311,8 @@ class Journal:
 
     # -- typed records ---------------------------------------------------------
     def record_order_intent(self, order: NewOrder, ts: int) -> Future[None]:
-        """Record an order before it is sent (its client id is then never reused)."""
-        return self.submit(_INSERT_INTENT.replace("OR IGNORE ", ""), _intent_row(order, ts))
+        """Record an order's row (the link itself uses OrderIntentLog and OrderJournal)."""
+        return self.submit(_INSERT_INTENT, _intent_row(order, ts))
 
     def record_order_update(self, u: OrderUpdate) -> Future[None]:
         return self.submit(_UPDATE_ORDER, _update_row(u))

@@ -54,8 +54,9 @@ class BarAggregator:
     async def start(self) -> None:
         if self._sub is not None:
             return
+        # Direct: a bar update per trade is cheaper than a mailbox wake-up per burst.
         self._sub = self.bus.subscribe(
-            topics.all_of("md.trade"), self.on_trade, name=f"{self.name}:trades"
+            topics.all_of("md.trade"), self.on_trade, name=f"{self.name}:trades", direct=True
         )
         self._timer = self.supervisor.spawn(f"{self.name}:timer", self._close_elapsed())
 

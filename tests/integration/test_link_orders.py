@@ -224,14 +224,25 @@ async def test_replayed_reports_are_applied_exactly_once(
 async def test_order_intents_are_journaled_before_sending(
     tmp_path: Path, cerebellum_binary: Path
 ) -> None:
+    import sqlite3
+
     from engine.journal.queries import JournalReader
 
     async with running_engine(tmp_path, cerebellum_binary) as engine:
         await _mid(engine)
         ack = await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
+        cid = ack.client_order_id or ""
+        # The core acknowledged the order, so it was sent, so its intent was already durable.
+        intents = sqlite3.connect(engine.journal.intent_path)
+        rows = intents.execute(
+            "SELECT strategy_id, symbol FROM intents WHERE client_order_id=?", (cid,)
+        ).fetchall()
+        intents.close()
+        assert rows == [("manual", SYMBOL)]
+        # The order's row in the journal follows within a few milliseconds, with its fill.
         reader = JournalReader(engine.journal.path)
-        row = reader.order(ack.client_order_id or "")
+        await wait_until(
+            lambda: (reader.order(cid) or {}).get("status") == "FILLED", 2, "the journaled fill"
+        )
+        assert reader.fills("manual")[0]["client_order_id"] == cid
         reader.close()
-        # The ack came back after the core saw the order, which the I/O thread sent after the insert.
-        assert row is not None
-        assert row["strategy_id"] == "manual"

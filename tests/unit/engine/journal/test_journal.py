@@ -61,7 +61,7 @@ async def test_order_lifecycle_fill_and_state_round_trip(tmp_path: Path) -> None
     j = Journal(path)
     j.open()
     order = NewOrder("c-1", "agent-1", "BTC/USDT", Side.BUY, OrderType.LIMIT, 0.5, 60000.0)
-    j.record_order_intent(order, ts=1).result(5)
+    j.record_order_intent(order, ts=1)
     update = OrderUpdate(
         seq=1,
         client_order_id="c-1",
@@ -111,8 +111,9 @@ def test_failed_statement_fails_only_its_own_future(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite")
     j.open()
     order = NewOrder("dup", "a", "BTC/USDT", Side.BUY, OrderType.MARKET, 1.0)
-    first = j.record_order_intent(order, 1)
-    second = j.record_order_intent(order, 2)  # same primary key
+    j.record_order_intent(order, 1)
+    first = j.submit("SELECT 1")
+    second = j.submit("INSERT INTO fills (exec_id) VALUES ('incomplete')")  # NOT NULL columns
     third = j.submit(
         "INSERT INTO risk_events (ts, kind, scope, source, message) VALUES (1,'X','GLOBAL','t','m')"
     )
