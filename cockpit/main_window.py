@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         b.sigLinkStateChanged.connect(self._on_link_state)
         b.sigEngineStateChanged.connect(self.status.on_engine_state)
         b.sigFeedRate.connect(self.status.on_feed_rate)
+        b.sigBookStatusChanged.connect(self.status.on_book_status)
         b.sigRiskEvent.connect(self._on_risk_event)
         self.symbol_box.currentTextChanged.connect(self.set_symbol)
         self.kill_bar.kill.clicked.connect(self.trigger_kill_switch)
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         self.heatmap.set_symbol(symbol, inst.tick_size if inst else 0.01)
         self.chart.set_symbol(symbol)
         self.ticket.set_symbol(symbol)
+        self.status.set_symbol(symbol)
         self.docks["chart"].setWindowTitle(f"Price (1m) — {symbol}")
 
     def _on_book_frame(self, books: dict[str, list[BookSnapshot]]) -> None:

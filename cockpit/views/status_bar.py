@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 
 from cockpit import theme
 from engine.model.enums import LinkStatus
-from engine.model.events import EngineStateChanged, LinkState
+from engine.model.events import BookStatus, EngineStateChanged, LinkState
 
 
 def _pill(text: str, colour: str) -> str:
@@ -22,7 +22,10 @@ class StatusBar(QStatusBar):
         self.executor = QLabel(_pill("executor: starting", theme.TEXT_DIM))
         self.feed = QLabel("md: 0 msg/s")
         self.engine = QLabel("engine: —")
-        for w in (self.mode, self.executor, self.feed, self.engine):
+        self.book = QLabel("book: —")
+        self._book_state: dict[str, tuple[bool, str]] = {}
+        self._symbol = ""
+        for w in (self.mode, self.executor, self.book, self.feed, self.engine):
             self.addPermanentWidget(w)
 
     def on_link_state(self, s: LinkState) -> None:
@@ -45,3 +48,18 @@ class StatusBar(QStatusBar):
 
     def on_engine_state(self, e: EngineStateChanged) -> None:
         self.engine.setText(f"engine: {e.state.value}")
+
+    def on_book_status(self, s: BookStatus) -> None:
+        self._book_state[s.symbol] = (s.stale, s.reason)
+        self._show_book()
+
+    def set_symbol(self, symbol: str) -> None:
+        self._symbol = symbol
+        self._show_book()
+
+    def _show_book(self) -> None:
+        stale, reason = self._book_state.get(self._symbol, (True, "no book yet"))
+        if stale:
+            self.book.setText(_pill(f"book STALE: {reason}", theme.WARN))
+        else:
+            self.book.setText(_pill("book live", theme.BID))

@@ -46,6 +46,7 @@ def test_heatmap_and_chart_receive_data_within_5_seconds(cockpit: Cockpit) -> No
     image = w.heatmap.ring.view()
     assert (image > 0).sum() > 50  # resting liquidity on many price levels
     assert w.chart.bars()[-1].volume > 0
+    cockpit.wait(lambda: "live" in w.status.book.text(), 2.0, "the book shown as live")
 
 
 def test_manual_limit_order_shows_in_the_blotter_and_cancels(cockpit: Cockpit) -> None:
