@@ -58,6 +58,8 @@ def create_qapp(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv or sys.argv[:1])
     app.setApplicationName("Crucible")
     app.setOrganizationName("Crucible")
+    # The asyncio loop must outlive the window: closing it stops the engine, then returns.
+    app.setQuitOnLastWindowClosed(False)
     from cockpit.theme import apply_dark_theme
 
     apply_dark_theme(app)
@@ -90,7 +92,5 @@ async def _run(config: CrucibleConfig) -> int:
 
 def run_cockpit(config: CrucibleConfig) -> int:
     """Open the cockpit window on a running engine; returns when the window closes."""
-    app = create_qapp()
-    # The loop must outlive the window: closing it stops the engine first, then returns.
-    app.setQuitOnLastWindowClosed(False)
+    create_qapp()
     return int(qasync.run(_run(config)))

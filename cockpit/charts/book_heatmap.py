@@ -20,6 +20,9 @@ from cockpit import theme
 from cockpit.charts.ring_buffer import ColumnRing, ValueRing
 from engine.model.market import BookSnapshot, Trade
 
+_DOT_SIZES = np.array([4.0, 6.0, 9.0, 13.0])
+_DOT_EDGES = np.array([0.25, 0.5, 0.85])
+
 
 class _SecondsAgoAxis(pg.AxisItem):
     """x is a column index; label it as seconds before now."""
@@ -49,6 +52,8 @@ class BookHeatmap(pg.PlotWidget):
         self.ask_line = ValueRing(columns)
         self._trades: deque[tuple[int, float, float, bool]] = deque(maxlen=4_000)
         self._level_max = 1.0
+        self._bar_level = 1.0
+        self._view_mid: float | None = None
         self.frames_drawn = 0
         self._half_window: float | None = None
 
@@ -68,11 +73,13 @@ class BookHeatmap(pg.PlotWidget):
         self.ask_curve = self.plot(pen=pg.mkPen(theme.ASK, width=2))
         self.bid_curve.setZValue(10)
         self.ask_curve.setZValue(10)
-        self.trade_dots = pg.ScatterPlotItem(pen=None)
-        self._buy_brush = pg.mkBrush(38, 166, 154, 150)
-        self._sell_brush = pg.mkBrush(239, 83, 80, 150)
-        self._dot_pen = pg.mkPen(255, 255, 255, 90, width=0.5)
-        self.addItem(self.trade_dots)
+        # One item per side with a fixed brush: pyqtgraph caches one symbol image per
+        # (size, pen, brush), so per-point brushes would re-render symbols every frame.
+        dot_pen = pg.mkPen(255, 255, 255, 90, width=0.5)
+        self.buy_dots = pg.ScatterPlotItem(pen=dot_pen, brush=pg.mkBrush(38, 166, 154, 150))
+        self.sell_dots = pg.ScatterPlotItem(pen=dot_pen, brush=pg.mkBrush(239, 83, 80, 150))
+        self.addItem(self.buy_dots)
+        self.addItem(self.sell_dots)
         self.setXRange(0, columns, padding=0)
 
     # -- data --------------------------------------------------------------------
@@ -134,7 +141,10 @@ class BookHeatmap(pg.PlotWidget):
         if self.base is None:
             return
         self.image.setImage(self.ring.view(), autoLevels=False, levels=(0.0, self._level_max))
-        self.colorbar.setLevels((0.0, self._level_max))
+        if abs(self._level_max - self._bar_level) > 0.05 * self._bar_level:
+            # The legend's axis is repainted on every change: follow the levels coarsely.
+            self._bar_level = self._level_max
+            self.colorbar.setLevels((0.0, self._level_max))
         self.image.setRect(
             QRectF(0.0, self.base - self.bin / 2, self.columns, self.levels * self.bin)
         )
@@ -149,19 +159,17 @@ class BookHeatmap(pg.PlotWidget):
         first_col = self.ring.count - self.columns
         visible = [t for t in self._trades if t[0] >= first_col]
         if not visible:
-            self.trade_dots.setData([], [])
+            self.buy_dots.setData([], [])
+            self.sell_dots.setData([], [])
             return
         arr = np.asarray([(c, p, q) for c, p, q, _ in visible], dtype=np.float64)
         buys = np.fromiter((b for *_, b in visible), dtype=bool, count=len(visible))
-        sizes = 3.0 + 9.0 * np.sqrt(arr[:, 2] / max(float(np.percentile(arr[:, 2], 99)), 1e-12))
-        brushes = np.where(buys, self._buy_brush, self._sell_brush)
-        self.trade_dots.setData(
-            arr[:, 0] - first_col,
-            arr[:, 1],
-            size=np.minimum(sizes, 16.0),
-            brush=list(brushes),
-            pen=self._dot_pen,
-        )
+        # A few fixed sizes (by volume), for the same caching reason as the fixed brushes.
+        scale = np.sqrt(arr[:, 2] / max(float(np.percentile(arr[:, 2], 99)), 1e-12))
+        sizes = _DOT_SIZES[np.digitize(scale, _DOT_EDGES)]
+        x = arr[:, 0] - first_col
+        for item, mask in ((self.buy_dots, buys), (self.sell_dots, ~buys)):
+            item.setData(x[mask], arr[mask, 1], size=sizes[mask])
 
     def _follow_mid(self) -> None:
         bid, ask = self.bid_line.view()[-1], self.ask_line.view()[-1]
@@ -173,4 +181,9 @@ class BookHeatmap(pg.PlotWidget):
         else:
             lo, hi = self.getViewBox().viewRange()[1]
             self._half_window = max((hi - lo) / 2, 5 * self.bin)
+            # Recentre only when the mid has moved a tenth of the window: every range change
+            # repaints the price axis, the most expensive thing in the frame.
+            if self._view_mid is not None and abs(mid - self._view_mid) < 0.1 * self._half_window:
+                return
+        self._view_mid = mid
         self.setYRange(mid - self._half_window, mid + self._half_window, padding=0)

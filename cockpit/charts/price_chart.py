@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -56,6 +57,9 @@ class PriceChart(pg.GraphicsLayoutWidget):
         super().__init__()
         self.max_bars = max_bars
         self.window_bars = window_bars
+        self.redraw_interval_s = 0.25
+        self._last_redraw = 0.0
+        self._dirty = False
         self.symbol: str | None = None
         self._builder: BarBuilder | None = None
         self._closed: list[Bar] = []
@@ -100,7 +104,12 @@ class PriceChart(pg.GraphicsLayoutWidget):
             changed = True
         if changed:
             del self._closed[: -self.max_bars]
-            self._redraw()
+            self._dirty = True
+            # Candles are redrawn a few times a second, not on every trade frame.
+            now = time.monotonic()
+            if now - self._last_redraw >= self.redraw_interval_s:
+                self._last_redraw = now
+                self._redraw()
 
     def bars(self) -> list[Bar]:
         """Closed bars plus the forming one."""
