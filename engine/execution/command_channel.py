@@ -4,9 +4,8 @@ Orders leave and reports arrive on the loop's own thread, so the order path
 has no thread hand-offs: the DEALER's file descriptor is registered with the
 loop (``add_reader``) and drained when it signals. ZeroMQ's descriptor is
 edge-like (it signals a change, not a level), so the channel drains until
-EAGAIN and re-checks after every send. Order intents are appended to the
-intent log, in one transaction per batch, immediately before their frames
-are sent.
+EAGAIN and re-checks after every send. Order frames are appended to the
+intent log, one write per batch, immediately before they are sent.
 """
 
 from __future__ import annotations
@@ -21,8 +20,7 @@ from typing import Any, cast
 import zmq
 
 from engine.execution import protocol
-from engine.journal.writer import OrderIntentLog
-from engine.model.commands import NewOrder
+from engine.journal.intent_log import OrderIntentLog
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,7 @@ class CommandChannel:
         )
         self._sock.connect(endpoint)
         self._fd: int = self._sock.getsockopt(zmq.FD)
-        self._outbox: list[tuple[bytes, NewOrder | None]] = []
+        self._outbox: list[tuple[bytes, bool]] = []
         self._flush_scheduled = False
         self._drain_scheduled = False
         self.last_rx_ns = 0
@@ -63,13 +61,13 @@ class CommandChannel:
         self.unsent = 0
         loop.add_reader(self._fd, self._drain)
 
-    def send(self, frame: bytes, intent: NewOrder | None = None, *, batch: bool = False) -> None:
-        """Send a frame (its order intent journaled first).
+    def send(self, frame: bytes, is_order: bool = False, *, batch: bool = False) -> None:
+        """Send a frame (an order's frame is appended to the intent log first).
 
         With ``batch`` the frame waits for the end of the current loop turn, so a
         burst of orders shares one journal transaction; otherwise it leaves now.
         """
-        self._outbox.append((frame, intent))
+        self._outbox.append((frame, is_order))
         if not batch:
             self._flush()
         elif not self._flush_scheduled:
@@ -79,9 +77,10 @@ class CommandChannel:
     def _flush(self) -> None:
         self._flush_scheduled = False
         batch, self._outbox = self._outbox, []
-        intents = [intent for _, intent in batch if intent is not None]
-        if intents and self._intents is not None:
-            self._intents.write(intents, time.time_ns())
+        if self._intents is not None:
+            orders = [frame for frame, is_order in batch if is_order]
+            if orders:
+                self._intents.append(orders, time.time_ns())
         sock = self._sock
         for frame, _ in batch:
             try:

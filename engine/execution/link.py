@@ -229,7 +229,7 @@ class CerebellumLink:
         if self._order_journal is not None:
             self._pending_intents.append((order, self._clock.timestamp_ns()))
             self._schedule_journal()
-        return self._send_request(lambda rid: protocol.encode_command(rid, order), order)
+        return self._send_request(lambda rid: protocol.encode_command(rid, order), True)
 
     async def _recover_unknown_outcome(self, order: NewOrder) -> Any:
         log.warning("no answer for order %s; querying the core", order.client_order_id)
@@ -253,7 +253,7 @@ class CerebellumLink:
             )
         # The core never saw it: the id is idempotent, so one resend is safe.
         try:
-            return await self._request(lambda rid: protocol.encode_command(rid, order), order)
+            return await self._request(lambda rid: protocol.encode_command(rid, order), True)
         except TimeoutError:
             raise LinkDown(f"order {order.client_order_id} not acknowledged") from None
 
@@ -325,7 +325,7 @@ class CerebellumLink:
     def _send_request(
         self,
         encode: Callable[[int], bytes],
-        intent: NewOrder | None = None,
+        is_order: bool = False,
         timeout_ms: int | None = None,
     ) -> asyncio.Future[Any]:
         if self._channel is None:
@@ -335,18 +335,18 @@ class CerebellumLink:
         deadline = time.monotonic_ns() + (timeout_ms or self._cfg.command_timeout_ms) * 1_000_000
         self._pending[req_id] = (fut, deadline)
         # Alone in flight: send at once (latency); in a burst: one journal transaction per turn.
-        self._channel.send(encode(req_id), intent, batch=len(self._pending) > 1)
+        self._channel.send(encode(req_id), is_order, batch=len(self._pending) > 1)
         return fut
 
     async def _request(
         self,
         encode: Callable[[int], bytes],
-        intent: NewOrder | None = None,
+        is_order: bool = False,
         timeout_ms: int | None = None,
     ) -> Any:
         """Send and await the reply (bounded here too: the monitor may not be running yet)."""
         timeout_s = (timeout_ms or self._cfg.command_timeout_ms) / 1e3
-        return await asyncio.wait_for(self._send_request(encode, intent, timeout_ms), timeout_s)
+        return await asyncio.wait_for(self._send_request(encode, is_order, timeout_ms), timeout_s)
 
     def _expire_requests(self, now_ns: int) -> None:
         """Fail the requests whose answer is overdue (checked by the monitor, 10 times a second)."""
@@ -391,15 +391,16 @@ class CerebellumLink:
         if self._order_journal is not None:
             self._pending_updates.append(report)
             self._schedule_journal()
-        self._bus.publish(topics.exec_order(report.strategy_id), report)
-        if fill is not None:
-            self._bus.publish(topics.exec_fill(report.strategy_id), fill)
+        # The strategy that owns the order hears first; bus subscribers are woken after it.
         callback = self._callbacks.get(report.strategy_id)
         if callback is not None:
             try:
                 callback(report, fill)
             except Exception:
                 log.exception("order callback of %s failed", report.strategy_id)
+        self._bus.publish(topics.exec_order(report.strategy_id), report)
+        if fill is not None:
+            self._bus.publish(topics.exec_fill(report.strategy_id), fill)
 
     def _schedule_journal(self) -> None:
         # A moment later, in one transaction: whoever awaits the report runs (and sends) first.

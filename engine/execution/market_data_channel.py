@@ -5,6 +5,12 @@ would make that thread compete for the interpreter lock exactly when the
 reports of an order arrive (every fill also produces a trade on the stream).
 The SUB descriptor is registered with the loop and drained until EAGAIN,
 in batches of at most 1,000 messages so that a burst cannot starve the loop.
+
+Market data yields to the order path: when the descriptor fires, the drain
+waits two loop turns, so the order reports read in the same turn and the
+tasks they wake (an agent awaiting its fill) run first. Every fill also
+prints a trade on this stream, so without the deferral each order's round
+trip would include the decoding and routing of its own trade.
 """
 
 from __future__ import annotations
@@ -45,13 +51,18 @@ class MarketDataChannel:
         self._sock.setsockopt(zmq.SUBSCRIBE, b"md.")
         self._sock.connect(endpoint)
         self._fd: int = self._sock.getsockopt(zmq.FD)
-        self._more_scheduled = False
+        self._scheduled = False
         self.received = 0
         self.errors = 0
-        loop.add_reader(self._fd, self._drain)
+        loop.add_reader(self._fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._loop.call_soon, self._drain)
 
     def _drain(self) -> None:
-        self._more_scheduled = False
+        self._scheduled = False
         sock = self._sock
         batch: list[BookSnapshot | Trade] = []
         ts_init = time.time_ns()
@@ -72,9 +83,9 @@ class MarketDataChannel:
         self.received += n
         if batch:
             self._on_md(batch)
-        if n >= MAX_BATCH and not self._more_scheduled:
+        if n >= MAX_BATCH and not self._scheduled:
             # More may be queued; continue on the next loop turn (the descriptor will not re-fire).
-            self._more_scheduled = True
+            self._scheduled = True
             self._loop.call_soon(self._drain)
 
     def close(self) -> None:

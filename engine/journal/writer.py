@@ -5,10 +5,10 @@ sends the orders and receives their reports), because any other thread that
 works while an order is in flight competes with the loop for the interpreter
 lock exactly then:
 
-* an order's intent is appended to the intent log (``OrderIntentLog``, a
-  one-table append-only SQLite file beside the journal) immediately before
-  the order leaves, so an order can never reach the venue without a durable
-  record (an append without secondary indexes is the cheapest durable write);
+* an order's intent is appended to the intent log (``OrderIntentLog``, an
+  append-only file of the order frames beside the journal) immediately
+  before the order leaves, so an order can never reach the venue without a
+  record that survives the process;
 * the ``orders`` and ``fills`` rows go through ``OrderJournal``, the loop's
   own connection to the journal, in batches committed a moment after the
   reports were handled, so the code awaiting a fill runs first.
@@ -36,6 +36,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from engine.journal.intent_log import OrderIntentLog
 from engine.journal.migrations import migrate
 from engine.model.commands import NewOrder
 from engine.model.enums import Scope, TradingState
@@ -125,44 +126,6 @@ def _fill_row(f: Fill) -> tuple[Any, ...]:
     )
 
 
-class OrderIntentLog:
-    """Append-only log of order intents, written by the order-sending code before each send.
-
-    Its own file (``<journal>.intents.sqlite``) with its own single writer, so an
-    append never waits for the journal writer. A WAL commit reaches the OS at
-    once and survives a crash of this process (kill -9); ``synchronous=OFF``
-    skips only the fsync, so an OS crash or power loss may lose the last ones.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn = connect(path)
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS intents (id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL,"
-            " strategy_id TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,"
-            " order_type TEXT NOT NULL, qty REAL NOT NULL, price REAL, time_in_force TEXT NOT NULL,"
-            " post_only INTEGER NOT NULL, reduce_only INTEGER NOT NULL, ts INTEGER NOT NULL)"
-        )
-
-    def write(self, orders: list[NewOrder], ts: int) -> None:
-        rows = [(*_intent_row(o, ts)[:10], ts) for o in orders]
-        self._conn.execute("BEGIN")
-        try:
-            self._conn.executemany(
-                "INSERT INTO intents (client_order_id, strategy_id, symbol, side, order_type, qty,"
-                " price, time_in_force, post_only, reduce_only, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        self._conn.close()
-
-
 class OrderJournal:
     """The engine loop's connection for the ``orders`` and ``fills`` rows (batched)."""
 
@@ -233,7 +196,7 @@ class Journal:
 
     @property
     def intent_path(self) -> Path:
-        return self.path.with_name(self.path.stem + ".intents.sqlite")
+        return self.path.with_name(self.path.stem + ".intents.log")
 
     def intent_log(self) -> OrderIntentLog:
         """The order sender's intent log (see OrderIntentLog)."""

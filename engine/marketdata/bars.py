@@ -11,10 +11,9 @@ batch functions on DataFrames (history, forge) and the streaming classes
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
+from msgspec.structs import replace
 
 from engine.core.errors import DataError
 from engine.marketdata.frames import BAR_COLUMNS, INDEX_NAME, index_ns

@@ -13,7 +13,7 @@ a fresh ``BookStatus``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from engine.model.events import BookStatus
 from engine.model.market import BookSnapshot, Trade

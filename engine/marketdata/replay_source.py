@@ -18,9 +18,10 @@ import gzip
 import itertools
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Final
+
+from msgspec.structs import replace
 
 from engine.core.clock import Clock, SimClock
 from engine.core.errors import DataError

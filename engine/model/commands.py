@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from engine.model.enums import OrderType, Scope, Side, TimeInForce, TradingState
 
 
-@dataclass(frozen=True, slots=True)
-class NewOrder:
+class NewOrder(msgspec.Struct, frozen=True):
     client_order_id: str
     strategy_id: str
     symbol: str
@@ -27,33 +26,28 @@ class NewOrder:
             raise ValueError("a MARKET order takes no price")
 
 
-@dataclass(frozen=True, slots=True)
-class Cancel:
+class Cancel(msgspec.Struct, frozen=True):
     client_order_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class CancelAll:
+class CancelAll(msgspec.Struct, frozen=True):
     strategy_id: str | None = None
     symbol: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Flatten:
+class Flatten(msgspec.Struct, frozen=True):
     strategy_id: str | None = None
     symbol: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class KillSwitch:
+class KillSwitch(msgspec.Struct, frozen=True):
     scope: Scope = Scope.GLOBAL
     target: str | None = None
     state: TradingState = TradingState.HALTED
     reason: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
-class Resume:
+class Resume(msgspec.Struct, frozen=True):
     scope: Scope = Scope.GLOBAL
     target: str | None = None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from engine.core.ids import new_event_id
 from engine.model.enums import (
@@ -22,8 +23,7 @@ from engine.model.enums import (
 from engine.model.positions import Position
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdate:
+class OrderUpdate(msgspec.Struct, frozen=True):
     """A change of an order's state as reported by Cerebellum (journaled, sequenced)."""
 
     seq: int
@@ -55,8 +55,7 @@ class OrderUpdate:
         return bool(self.last_qty) and self.exec_id is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(msgspec.Struct, frozen=True):
     """One execution of an order: the only thing that moves an agent's position."""
 
     exec_id: str
@@ -94,8 +93,7 @@ class Fill:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RiskEvent:
+class RiskEvent(msgspec.Struct, frozen=True):
     """A risk-relevant event: kill switch, dead-man's switch, limit breach, link loss."""
 
     kind: RiskEventKind
@@ -105,11 +103,10 @@ class RiskEvent:
     target: str | None = None
     seq: int = 0
     source: str = "engine"
-    event_id: str = field(default_factory=new_event_id)
+    event_id: str = msgspec.field(default_factory=new_event_id)
 
 
-@dataclass(frozen=True, slots=True)
-class TradingStateChanged:
+class TradingStateChanged(msgspec.Struct, frozen=True):
     """The effective trading state of a scope changed (engine and/or core)."""
 
     scope: Scope
@@ -120,8 +117,7 @@ class TradingStateChanged:
     entries_paused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LinkState:
+class LinkState(msgspec.Struct, frozen=True):
     """Health of the link to Cerebellum, published on every change and periodically."""
 
     status: LinkStatus
@@ -134,15 +130,13 @@ class LinkState:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class EngineStateChanged:
+class EngineStateChanged(msgspec.Struct, frozen=True):
     state: EngineState
     ts_event: int
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TaskFailed:
+class TaskFailed(msgspec.Struct, frozen=True):
     """A supervised background task raised; the engine kept running."""
 
     name: str
@@ -151,18 +145,16 @@ class TaskFailed:
     ts_event: int
 
 
-@dataclass(frozen=True, slots=True)
-class AgentLifecycle:
+class AgentLifecycle(msgspec.Struct, frozen=True):
     agent_id: str
     symbol: str
     state: AgentState
     ts_event: int
     reason: str = ""
-    event_id: str = field(default_factory=new_event_id)
+    event_id: str = msgspec.field(default_factory=new_event_id)
 
 
-@dataclass(frozen=True, slots=True)
-class ForgeProgress:
+class ForgeProgress(msgspec.Struct, frozen=True):
     """Progress of one forge task (stage, generation, fitness, timing)."""
 
     task_id: str
@@ -179,8 +171,7 @@ class ForgeProgress:
     agent_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SignalUpdate:
+class SignalUpdate(msgspec.Struct, frozen=True):
     """A regime or micro-structure signal (TDA radar, influence, MCE).
 
     ``available`` is False when the signal could not be computed; ``reason``
@@ -194,11 +185,10 @@ class SignalUpdate:
     compute_ms: float
     available: bool = True
     reason: str = ""
-    flags: dict[str, bool] = field(default_factory=dict)
+    flags: dict[str, bool] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class BookStatus:
+class BookStatus(msgspec.Struct, frozen=True):
     """Integrity of one symbol's book: ``stale`` with a reason, or fresh again."""
 
     symbol: str
@@ -207,19 +197,17 @@ class BookStatus:
     ts_event: int
 
 
-@dataclass(frozen=True, slots=True)
-class FeedStats:
+class FeedStats(msgspec.Struct, frozen=True):
     """Market-data counters: messages per second, gaps, drops on the bus."""
 
     ts_event: int
     messages_per_s: float
     gaps: int
     dropped: int
-    per_symbol: dict[str, Any] = field(default_factory=dict)
+    per_symbol: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class PortfolioState:
+class PortfolioState(msgspec.Struct, frozen=True):
     """NAV at mark prices, exposure and drawdown (published about once a second)."""
 
     ts_event: int
@@ -231,7 +219,7 @@ class PortfolioState:
     peak_nav: float
     day_pnl: float
     positions: tuple[Position, ...] = ()
-    marks: dict[str, float] = field(default_factory=dict)
+    marks: dict[str, float] = msgspec.field(default_factory=dict)
 
     def net_position(self, symbol: str) -> float:
         return sum(p.qty for p in self.positions if p.symbol == symbol)

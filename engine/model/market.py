@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -16,8 +16,7 @@ _EMPTY_LEVELS: FloatArray = np.zeros((0, 2), dtype=np.float64)
 _EMPTY_LEVELS.setflags(write=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
+class Bar(msgspec.Struct, frozen=True):
     """An OHLCV bar. ``ts_open`` is the bar's open time; it is final once ``closed``."""
 
     symbol: str
@@ -32,8 +31,7 @@ class Bar:
     closed: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
+class Trade(msgspec.Struct, frozen=True):
     """One trade on the venue; ``aggressor`` is the taker's side."""
 
     symbol: str
@@ -57,8 +55,7 @@ def levels_array(levels: object) -> FloatArray:
     return arr
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class BookSnapshot:
+class BookSnapshot(msgspec.Struct, frozen=True, eq=False):
     """Top-of-book levels, best first: ``bids``/``asks`` are (n, 2) arrays of (price, qty).
 
     ``stale`` marks a book that failed an integrity check (sequence gap, crossed,
@@ -68,8 +65,8 @@ class BookSnapshot:
     symbol: str
     ts_event: int
     ts_init: int
-    bids: FloatArray = field(default_factory=lambda: _EMPTY_LEVELS)
-    asks: FloatArray = field(default_factory=lambda: _EMPTY_LEVELS)
+    bids: FloatArray = msgspec.field(default_factory=lambda: _EMPTY_LEVELS)
+    asks: FloatArray = msgspec.field(default_factory=lambda: _EMPTY_LEVELS)
     seq: int = 0
     stale: bool = False
 

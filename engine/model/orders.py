@@ -6,7 +6,7 @@ engine-only state between sending a NewOrder and hearing back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from engine.model.enums import OrderStatus, OrderType, Side
 from engine.model.events import OrderUpdate
@@ -34,8 +34,7 @@ def check_transition(current: OrderStatus, new: OrderStatus) -> None:
         raise InvalidOrderTransition(f"illegal order transition {current} -> {new}")
 
 
-@dataclass(frozen=True, slots=True)
-class OrderView:
+class OrderView(msgspec.Struct, frozen=True):
     """The engine's current picture of one order (replaced, never mutated)."""
 
     client_order_id: str

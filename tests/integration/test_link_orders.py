@@ -224,8 +224,7 @@ async def test_replayed_reports_are_applied_exactly_once(
 async def test_order_intents_are_journaled_before_sending(
     tmp_path: Path, cerebellum_binary: Path
 ) -> None:
-    import sqlite3
-
+    from engine.journal.intent_log import read_intents
     from engine.journal.queries import JournalReader
 
     async with running_engine(tmp_path, cerebellum_binary) as engine:
@@ -233,12 +232,12 @@ async def test_order_intents_are_journaled_before_sending(
         ack = await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
         cid = ack.client_order_id or ""
         # The core acknowledged the order, so it was sent, so its intent was already durable.
-        intents = sqlite3.connect(engine.journal.intent_path)
-        rows = intents.execute(
-            "SELECT strategy_id, symbol FROM intents WHERE client_order_id=?", (cid,)
-        ).fetchall()
-        intents.close()
-        assert rows == [("manual", SYMBOL)]
+        rows = [
+            (r.strategy_id, r.symbol, r.side, r.qty)
+            for r in read_intents(engine.journal.intent_path)
+            if r.client_order_id == cid
+        ]
+        assert rows == [("manual", SYMBOL, "BUY", 0.01)]
         # The order's row in the journal follows within a few milliseconds, with its fill.
         reader = JournalReader(engine.journal.path)
         await wait_until(

@@ -1,0 +1,114 @@
+"""OrderIntentLog: an append-only file of the order frames the engine is about to send.
+
+Each line is ``<ts_ns> <frame>``, the frame being the exact NewOrder bytes that
+go on the wire. The order-sending code appends the lines of a batch with one
+``write(2)`` immediately before the frames leave, so no order reaches the venue
+without a record. The write lands in the OS page cache, which survives a crash
+or ``kill -9`` of the process (the same guarantee as the SQLite journal with
+``synchronous=OFF``; an OS crash or power loss may lose the last lines). It
+costs about 2 µs where a SQLite transaction costs 15-50 µs on the order path.
+
+The ``orders`` table of the SQLite journal receives the same intents a few
+milliseconds later; this file is the record that is already there when the
+frame is sent. It is rotated (one previous file kept) when it grows past
+``rotate_bytes`` at open.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+
+class _NewOrderFrame(msgspec.Struct):
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    order_type: str
+    qty: float
+    price: float | None = None
+    time_in_force: str = "GTC"
+    post_only: bool = False
+    reduce_only: bool = False
+
+
+_DECODER = msgspec.json.Decoder(_NewOrderFrame)
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRecord:
+    """One order as it was about to be sent."""
+
+    ts: int
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    order_type: str
+    qty: float
+    price: float | None
+    time_in_force: str
+    post_only: bool
+    reduce_only: bool
+
+
+class OrderIntentLog:
+    """Appends order frames to ``path`` (see the module docstring)."""
+
+    def __init__(self, path: Path, rotate_bytes: int = 256 * 1024 * 1024) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > rotate_bytes:
+            path.replace(path.with_name(path.name + ".1"))
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.appended = 0
+
+    def append(self, frames: list[bytes], ts: int) -> None:
+        """Append one line per frame, in one write; raises OSError if the disk refuses."""
+        if self._fd is None:
+            raise OSError(f"intent log {self.path} is closed")
+        prefix = b"%d " % ts
+        data = b"".join(prefix + frame + b"\n" for frame in frames)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self.appended += len(frames)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def read_intents(path: Path) -> list[IntentRecord]:
+    """Every intent in the log, oldest first; a torn or malformed line is skipped."""
+    if not path.exists():
+        return []
+    out: list[IntentRecord] = []
+    for line in path.read_bytes().splitlines():
+        ts_text, _, frame = line.partition(b" ")
+        try:
+            msg = _DECODER.decode(frame)
+            ts = int(ts_text)
+        except (msgspec.DecodeError, ValueError):
+            continue
+        out.append(
+            IntentRecord(
+                ts,
+                msg.client_order_id,
+                msg.strategy_id,
+                msg.symbol,
+                msg.side,
+                msg.order_type,
+                msg.qty,
+                msg.price,
+                msg.time_in_force,
+                msg.post_only,
+                msg.reduce_only,
+            )
+        )
+    return out
