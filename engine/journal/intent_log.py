@@ -64,8 +64,11 @@ class OrderIntentLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size > rotate_bytes:
             path.replace(path.with_name(path.name + ".1"))
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.appended = 0
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            os.write(self._fd, b"\n")  # end a line torn by a crash, so the next one stands alone
 
     def append(self, frames: list[bytes], ts: int) -> None:
         """Append one line per frame, in one write; raises OSError if the disk refuses."""

@@ -84,6 +84,40 @@ def _intent_row(order: NewOrder, ts: int) -> tuple[Any, ...]:
     )
 
 
+_UPSERT_ANSWERED = (
+    "INSERT INTO orders (client_order_id, strategy_id, symbol, side, order_type, qty, price,"
+    " time_in_force, post_only, reduce_only, status, cum_qty, avg_price, venue_order_id, reason,"
+    " ts_created, ts_updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(client_order_id) DO UPDATE SET status=excluded.status,"
+    " cum_qty=excluded.cum_qty, avg_price=excluded.avg_price,"
+    " venue_order_id=COALESCE(excluded.venue_order_id, venue_order_id), reason=excluded.reason,"
+    " ts_updated=excluded.ts_updated"
+    " WHERE status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= excluded.cum_qty"
+)
+
+
+def _answered_row(order: NewOrder, ts: int, u: OrderUpdate) -> tuple[Any, ...]:
+    return (
+        order.client_order_id,
+        order.strategy_id,
+        order.symbol,
+        order.side.value,
+        order.order_type.value,
+        order.qty,
+        order.price,
+        order.time_in_force.value,
+        int(order.post_only),
+        int(order.reduce_only),
+        u.status.value,
+        u.cum_qty,
+        u.avg_price,
+        u.venue_order_id,
+        u.reason,
+        ts,
+        u.ts_event,
+    )
+
+
 _UPDATE_ORDER = (
     "UPDATE orders SET status=?, cum_qty=?, avg_price=?, venue_order_id=COALESCE(?, venue_order_id),"
     " reason=?, ts_updated=? WHERE client_order_id=?"
@@ -135,19 +169,36 @@ class OrderJournal:
         self._conn.execute("PRAGMA synchronous=OFF")
 
     def write(self, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]) -> None:
+        """Commit a batch; an order sent and answered within the batch becomes one row write.
+
+        Reports arrive in sequence order, so an order's last update in the batch is its
+        state; it is merged into the order's insert when the intent is in the same batch.
+        """
         fills = [_fill_row(Fill.from_update(u)) for u in updates if u.is_fill]
-        self._conn.execute("BEGIN IMMEDIATE")
+        latest = {u.client_order_id: u for u in updates}
+        fresh: list[tuple[Any, ...]] = []
+        answered: list[tuple[Any, ...]] = []
+        for order, ts in intents:
+            update = latest.pop(order.client_order_id, None)
+            if update is None:
+                fresh.append(_intent_row(order, ts))
+            else:
+                answered.append(_answered_row(order, ts, update))
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            if intents:
-                self._conn.executemany(_INSERT_INTENT, [_intent_row(o, ts) for o, ts in intents])
-            if updates:
-                self._conn.executemany(_UPDATE_ORDER, [_update_row(u) for u in updates])
+            if fresh:
+                conn.executemany(_INSERT_INTENT, fresh)
+            if answered:
+                conn.executemany(_UPSERT_ANSWERED, answered)
+            if latest:
+                conn.executemany(_UPDATE_ORDER, [_update_row(u) for u in latest.values()])
             if fills:
-                self._conn.executemany(_INSERT_FILL, fills)
+                conn.executemany(_INSERT_FILL, fills)
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()

@@ -1,0 +1,116 @@
+"""OrderJournal: batched order and fill rows, with an order's updates coalesced per batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.journal import Journal
+from engine.journal.intent_log import OrderIntentLog, read_intents
+from engine.journal.queries import JournalReader
+from engine.model.commands import NewOrder
+from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
+from engine.model.events import OrderUpdate
+
+
+def _order(cid: str) -> NewOrder:
+    return NewOrder(cid, "agent-1", "BTC/USDT", Side.BUY, OrderType.LIMIT, 0.02, 100.0)
+
+
+def _update(
+    seq: int, cid: str, status: OrderStatus, cum: float, exec_id: str | None = None
+) -> OrderUpdate:
+    return OrderUpdate(
+        seq=seq,
+        client_order_id=cid,
+        venue_order_id=f"V-{cid}",
+        strategy_id="agent-1",
+        symbol="BTC/USDT",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        status=status,
+        price=100.0,
+        qty=0.02,
+        cum_qty=cum,
+        avg_price=100.0 if cum else 0.0,
+        leaves_qty=0.02 - cum,
+        ts_event=1_000 + seq,
+        ts_init=1_000 + seq,
+        last_qty=0.01 if exec_id else None,
+        last_price=100.0 if exec_id else None,
+        fee=0.001 if exec_id else None,
+        fee_asset="USDT" if exec_id else None,
+        liquidity=Liquidity.MAKER if exec_id else None,
+        exec_id=exec_id,
+    )
+
+
+def test_an_order_answered_within_its_batch_is_written_with_its_last_state(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.open()
+    oj = journal.order_journal()
+    oj.write(
+        [(_order("A"), 10), (_order("B"), 11)],
+        [
+            _update(1, "A", OrderStatus.NEW, 0.0),
+            _update(2, "A", OrderStatus.PARTIALLY_FILLED, 0.01, "E1"),
+            _update(3, "A", OrderStatus.FILLED, 0.02, "E2"),
+        ],
+    )
+    reader = JournalReader(journal.path)
+    a, b = reader.order("A"), reader.order("B")
+    assert a is not None
+    assert b is not None
+    assert (a["status"], a["cum_qty"], a["venue_order_id"], a["ts_created"]) == (
+        "FILLED",
+        0.02,
+        "V-A",
+        10,
+    )
+    assert (b["status"], b["cum_qty"]) == ("PENDING_NEW", 0.0)
+    assert sorted(f["exec_id"] for f in reader.fills()) == ["E1", "E2"]
+
+    # B answered in a later batch; a replayed older report of A does not move it backwards.
+    oj.write(
+        [],
+        [
+            _update(4, "B", OrderStatus.NEW, 0.0),
+            _update(2, "A", OrderStatus.PARTIALLY_FILLED, 0.01, "E1"),
+        ],
+    )
+    assert (reader.order("B") or {})["status"] == "NEW"
+    assert (reader.order("A") or {})["status"] == "FILLED"
+    assert len(reader.fills()) == 2
+
+    # Sending A's id again (a recovery resend) with a stale answer changes nothing either.
+    oj.write([(_order("A"), 20)], [_update(5, "A", OrderStatus.NEW, 0.0)])
+    a = reader.order("A") or {}
+    assert (a["status"], a["cum_qty"], a["ts_created"]) == ("FILLED", 0.02, 10)
+    oj.close()
+    journal.close()
+
+
+def test_intent_log_keeps_every_frame_and_skips_a_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "j.intents.log"
+    log = OrderIntentLog(path)
+    frames = [
+        b'{"v":1,"type":"NewOrder","req_id":%d,"client_order_id":"C%d","strategy_id":"s",'
+        b'"symbol":"BTC/USDT","side":"BUY","order_type":"MARKET","price":null,"qty":0.5,'
+        b'"time_in_force":"GTC","post_only":false,"reduce_only":false}' % (i, i)
+        for i in range(3)
+    ]
+    log.append(frames[:2], 111)
+    log.append(frames[2:], 222)
+    log.close()
+    with path.open("ab") as f:
+        f.write(b'333 {"v":1,"type":"NewOrder","client_or')  # a write cut short by a crash
+    records = read_intents(path)
+    assert [(r.ts, r.client_order_id, r.qty) for r in records] == [
+        (111, "C0", 0.5),
+        (111, "C1", 0.5),
+        (222, "C2", 0.5),
+    ]
+    # Reopening appends after what is there.
+    log = OrderIntentLog(path)
+    log.append([frames[0].replace(b'"C0"', b'"C9"')], 444)
+    log.close()
+    assert read_intents(path)[-1].client_order_id == "C9"
