@@ -17,13 +17,14 @@ frame is sent. It is rotated (one previous file kept) when it grows past
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
 
-class _NewOrderFrame(msgspec.Struct):
+class IntentRecord(msgspec.Struct, frozen=True):
+    """One order as it was about to be sent (``ts``: when its line was written)."""
+
     client_order_id: str
     strategy_id: str
     symbol: str
@@ -34,26 +35,10 @@ class _NewOrderFrame(msgspec.Struct):
     time_in_force: str = "GTC"
     post_only: bool = False
     reduce_only: bool = False
+    ts: int = 0
 
 
-_DECODER = msgspec.json.Decoder(_NewOrderFrame)
-
-
-@dataclass(frozen=True, slots=True)
-class IntentRecord:
-    """One order as it was about to be sent."""
-
-    ts: int
-    client_order_id: str
-    strategy_id: str
-    symbol: str
-    side: str
-    order_type: str
-    qty: float
-    price: float | None
-    time_in_force: str
-    post_only: bool
-    reduce_only: bool
+_DECODER = msgspec.json.Decoder(IntentRecord)  # the frame's other fields are ignored
 
 
 class OrderIntentLog:
@@ -95,23 +80,9 @@ def read_intents(path: Path) -> list[IntentRecord]:
     for line in path.read_bytes().splitlines():
         ts_text, _, frame = line.partition(b" ")
         try:
-            msg = _DECODER.decode(frame)
+            record = _DECODER.decode(frame)
             ts = int(ts_text)
         except (msgspec.DecodeError, ValueError):
             continue
-        out.append(
-            IntentRecord(
-                ts,
-                msg.client_order_id,
-                msg.strategy_id,
-                msg.symbol,
-                msg.side,
-                msg.order_type,
-                msg.qty,
-                msg.price,
-                msg.time_in_force,
-                msg.post_only,
-                msg.reduce_only,
-            )
-        )
+        out.append(msgspec.structs.replace(record, ts=ts))
     return out

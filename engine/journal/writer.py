@@ -97,25 +97,8 @@ _UPSERT_ANSWERED = (
 
 
 def _answered_row(order: NewOrder, ts: int, u: OrderUpdate) -> tuple[Any, ...]:
-    return (
-        order.client_order_id,
-        order.strategy_id,
-        order.symbol,
-        order.side.value,
-        order.order_type.value,
-        order.qty,
-        order.price,
-        order.time_in_force.value,
-        int(order.post_only),
-        int(order.reduce_only),
-        u.status.value,
-        u.cum_qty,
-        u.avg_price,
-        u.venue_order_id,
-        u.reason,
-        ts,
-        u.ts_event,
-    )
+    # The order's fields, then its state (status .. reason, as in _update_row), then the times.
+    return (*_intent_row(order, ts)[:10], *_update_row(u)[:5], ts, u.ts_event)
 
 
 _UPDATE_ORDER = (
