@@ -42,7 +42,7 @@ def build_toolbox(
     tb.register("expr", generate_typed, pset=pset, min_=2, max_=min(4, max_height))
     tb.register("individual", _make_individual, individual, tb.expr)
     tb.register("population", _make_population, tb.individual)
-    tb.register("mate", gp.cxOnePoint)
+    tb.register("mate", cx_one_point)
     tb.register("expr_mut", generate_typed, min_=0, max_=2)
     tb.register("mutate", _mutate, pset=pset, expr=tb.expr_mut)
     limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=max_height)
@@ -56,6 +56,31 @@ def build_toolbox(
         fitness_first=True,
     )
     return tb
+
+
+def cx_one_point(ind1: Any, ind2: Any) -> tuple[Any, Any]:
+    """Typed one-point crossover whose choice depends only on the seeded RNG.
+
+    ``deap.gp.cxOnePoint`` draws the crossover type from a ``set`` of type
+    objects, whose order follows their memory addresses, so one seed gave
+    different forges from one process to the next. Here the common types are
+    listed in order of first appearance in ``ind1``.
+    """
+    if len(ind1) < 2 or len(ind2) < 2:
+        return ind1, ind2
+    types1: dict[Any, list[int]] = {}
+    types2: dict[Any, list[int]] = {}
+    for idx, node in enumerate(ind1[1:], 1):
+        types1.setdefault(node.ret, []).append(idx)
+    for idx, node in enumerate(ind2[1:], 1):
+        types2.setdefault(node.ret, []).append(idx)
+    common = [t for t in types1 if t in types2]
+    if common:
+        type_ = random.choice(common)
+        slice1 = ind1.searchSubtree(random.choice(types1[type_]))
+        slice2 = ind2.searchSubtree(random.choice(types2[type_]))
+        ind1[slice1], ind2[slice2] = ind2[slice2], ind1[slice1]
+    return ind1, ind2
 
 
 def _make_individual(individual: type, expr: Any) -> Any:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from engine.forge.config import BudgetConfig
 from engine.forge.gp import FitnessSpec, GPEvaluation, evolve, score_signals
 from engine.forge.labels import ENTRY, EXIT, HOLD
+from tests.conftest import REPO_ROOT
 
 SPEC = FitnessSpec(
     cost_per_unit=0.0002, bars_per_year=525_600, complexity_penalty=0.01, min_trades=20
@@ -61,3 +66,37 @@ def test_evolve_with_a_spawn_pool_gives_the_same_hall_of_fame() -> None:
     serial = evolve(cols, returns, budget=budget, spec=SPEC, seed=5)
     parallel = evolve(cols, returns, budget=budget, spec=SPEC, seed=5, processes=2)
     assert parallel.hall_of_fame == serial.hall_of_fame
+
+
+_EVOLVE_IN_A_FRESH_PROCESS = """
+import json
+import sys
+
+padding = [type(f"Pad{i}", (), {}) for i in range(int(sys.argv[1]))]
+from engine.forge.config import BudgetConfig
+from engine.forge.gp import evolve
+from tests.unit.engine.forge.test_gp import SPEC, _planted
+
+cols, returns = _planted(5_000, 2)
+result = evolve(cols, returns, budget=BudgetConfig(population=30, generations=4), spec=SPEC, seed=5)
+print(json.dumps(result.hall_of_fame))
+"""
+
+
+def test_one_seed_gives_one_hall_of_fame_in_every_process() -> None:
+    """Regression: DEAP's cxOnePoint drew from a set of types (address order), so a
+    seed's forge differed between processes and a planted edge was sometimes missed.
+    Each run shifts where the GP's type objects land in memory."""
+    runs = set()
+    for hash_seed, padding in (("0", "0"), ("1", "1"), ("2", "3"), ("3", "7")):
+        proc = subprocess.run(
+            [sys.executable, "-c", _EVOLVE_IN_A_FRESH_PROCESS, padding],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.add(proc.stdout.strip().splitlines()[-1])
+    assert len(runs) == 1, runs
