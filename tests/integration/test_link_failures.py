@@ -36,7 +36,9 @@ async def test_deadman_switch_cancels_resting_orders_when_engine_freezes(
         ack = await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.LIMIT, 0.1, price)
         io = engine.link._io
         assert io is not None
-        await wait_until(lambda: io.last_heartbeat_reply_ns > 0, 5, "a first heartbeat (arms the switch)")
+        await wait_until(
+            lambda: io.last_heartbeat_reply_ns > 0, 5, "a first heartbeat (arms the switch)"
+        )
         # Simulate a frozen engine loop: the I/O thread keeps heartbeating, but with a huge
         # loop age, which the core must treat as no heartbeat at all.
         engine.link._loop_age_ms = lambda: 60_000.0
