@@ -170,30 +170,45 @@ fn random_frame(rng: &mut StdRng, templates: &[Value]) -> Vec<u8> {
     }
 }
 
+/// A DEALER on `endpoint` that waits at most 10 s for a reply.
+fn connect(endpoint: &str) -> (zmq::Context, zmq::Socket) {
+    let context = zmq::Context::new();
+    let socket = context.socket(zmq::DEALER).unwrap();
+    socket.set_rcvtimeo(10_000).unwrap();
+    socket.set_linger(0).unwrap();
+    socket.connect(endpoint).unwrap();
+    (context, socket)
+}
+
 fn recv_reply(socket: &zmq::Socket) -> Value {
     loop {
         let bytes = socket.recv_bytes(0).expect("a reply within the timeout");
-        let value: Value = serde_json::from_slice(&bytes).expect("replies are JSON");
-        assert_eq!(value["v"], 1, "{value}");
-        let kind = value["type"].as_str().expect("typed").to_owned();
-        if REPLY_TYPES.contains(&kind.as_str()) {
+        let mut reply = None;
+        // One frame carries one or more envelopes, one per line.
+        for line in bytes.split(|b| *b == b'\n') {
+            let value: Value = serde_json::from_slice(line).expect("replies are JSON");
+            assert_eq!(value["v"], 1, "{value}");
+            let kind = value["type"].as_str().expect("typed").to_owned();
+            if REPLY_TYPES.contains(&kind.as_str()) {
+                assert!(reply.is_none(), "two replies in one frame: {value}");
+                reply = Some(value);
+            } else {
+                assert!(
+                    kind == "OrderUpdate" || kind == "RiskEvent",
+                    "unexpected {kind}"
+                );
+            }
+        }
+        if let Some(value) = reply {
             return value;
         }
-        assert!(
-            kind == "OrderUpdate" || kind == "RiskEvent",
-            "unexpected {kind}"
-        );
     }
 }
 
 #[test]
 fn test_server_answers_every_random_or_mutated_frame_and_stays_alive() {
     let server = start_server();
-    let context = zmq::Context::new();
-    let socket = context.socket(zmq::DEALER).unwrap();
-    socket.set_rcvtimeo(10_000).unwrap();
-    socket.set_linger(0).unwrap();
-    socket.connect(&server.endpoint).unwrap();
+    let (_context, socket) = connect(&server.endpoint);
     let mut rng = StdRng::seed_from_u64(0xF022);
     let templates = templates();
     let mut rejects = 0usize;
@@ -243,4 +258,45 @@ fn test_server_answers_every_random_or_mutated_frame_and_stays_alive() {
     server.shutdown.store(true, Ordering::SeqCst);
     let result = server.handle.join().expect("server thread did not panic");
     assert!(result.is_ok(), "{result:?}");
+}
+
+#[test]
+fn test_an_orders_ack_and_its_reports_arrive_in_one_frame() {
+    let server = start_server();
+    let (_context, socket) = connect(&server.endpoint);
+    socket
+        .send(
+            br#"{"v":1,"type":"Hello","req_id":1,"client":"frames"}"#.as_slice(),
+            0,
+        )
+        .unwrap();
+    assert_eq!(recv_reply(&socket)["type"], "Welcome");
+    socket
+        .send(
+            br#"{"v":1,"type":"NewOrder","req_id":2,"client_order_id":"one-frame","strategy_id":"fr",
+                 "symbol":"BTC/USDT","side":"BUY","order_type":"MARKET","price":null,"qty":0.001}"#
+                .as_slice(),
+            0,
+        )
+        .unwrap();
+    let frame = socket.recv_bytes(0).expect("an answer");
+    let envelopes: Vec<Value> = frame
+        .split(|b| *b == b'\n')
+        .map(|line| serde_json::from_slice(line).expect("each line is one JSON envelope"))
+        .collect();
+    assert_eq!(envelopes[0]["type"], "Ack", "{envelopes:?}");
+    assert_eq!(envelopes[0]["req_id"], 2);
+    let statuses: Vec<&str> = envelopes[1..]
+        .iter()
+        .filter(|e| e["client_order_id"] == "one-frame")
+        .map(|e| e["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(statuses, ["NEW", "FILLED"], "{envelopes:?}");
+    let seqs: Vec<i64> = envelopes[1..]
+        .iter()
+        .filter_map(|e| e["seq"].as_i64())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    server.shutdown.store(true, Ordering::SeqCst);
+    assert!(server.handle.join().expect("no panic").is_ok());
 }

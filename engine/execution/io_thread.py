@@ -108,14 +108,18 @@ class LinkIo(threading.Thread):
             except zmq.Again:
                 return
             now = time.monotonic_ns()
-            try:
-                msg = protocol.decode_message(frame)
-            except protocol.ProtocolError as exc:
-                log.warning("malformed heartbeat reply: %s", exc)
-                continue
-            if isinstance(msg, protocol.HeartbeatReply):
-                self.last_heartbeat_reply_ns = now
-                sent = self._hb_sent.pop(msg.req_id, None)
-                if sent is not None:
-                    self.rtt_us = (now - sent) / 1e3
-                self._loop.call_soon_threadsafe(self._on_heartbeat, msg)
+            for envelope in frame.split(b"\n"):
+                self._on_envelope(envelope, now)
+
+    def _on_envelope(self, envelope: bytes, now: int) -> None:
+        try:
+            msg = protocol.decode_message(envelope)
+        except protocol.ProtocolError as exc:
+            log.warning("malformed heartbeat reply: %s", exc)
+            return
+        if isinstance(msg, protocol.HeartbeatReply):
+            self.last_heartbeat_reply_ns = now
+            sent = self._hb_sent.pop(msg.req_id, None)
+            if sent is not None:
+                self.rtt_us = (now - sent) / 1e3
+            self._loop.call_soon_threadsafe(self._on_heartbeat, msg)

@@ -21,7 +21,7 @@ use std::{
 use self::{
     core::{Core, Out},
     publisher::Publisher,
-    router::{split, FrameError, Peers},
+    router::{split, FrameError, Peers, Route},
 };
 use crate::{clock::NS_PER_MS, config::Config, error::ServerError};
 
@@ -127,17 +127,47 @@ fn parent_alive(pid: u32) -> bool {
     !matches!(state, Some('Z' | 'X') | None)
 }
 
+/// Largest batch of envelopes joined into one frame for one peer.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Sends everything in `out`, one frame per peer: the envelopes bound for a
+/// peer are joined by `\n` (JSON Lines; compact JSON never contains a raw
+/// newline). An order's Ack and its fill reports then arrive together, in one
+/// wakeup of the engine, instead of one ZeroMQ message each.
 fn send(router: &zmq::Socket, peers: &Peers, out: &mut Vec<Out>) {
+    let mut batches: Vec<(Route, Vec<u8>)> = Vec::new();
     for item in out.drain(..) {
         match item {
-            Out::To(route, body) => send_one(router, &route, &body),
+            Out::To(route, body) => batch(router, &mut batches, route, &body),
             Out::Report(body) => {
                 for route in peers.routes() {
-                    send_one(router, route, &body);
+                    batch(router, &mut batches, route.clone(), &body);
                 }
             }
         }
     }
+    for (route, body) in batches {
+        send_one(router, &route, &body);
+    }
+}
+
+fn batch(router: &zmq::Socket, batches: &mut Vec<(Route, Vec<u8>)>, route: Route, body: &[u8]) {
+    let i = match batches.iter().position(|(r, _)| *r == route) {
+        Some(i) => i,
+        None => {
+            batches.push((route, Vec::with_capacity(body.len())));
+            batches.len() - 1
+        }
+    };
+    let (route, buf) = &mut batches[i];
+    if !buf.is_empty() && buf.len() + 1 + body.len() > MAX_BATCH_BYTES {
+        send_one(router, route, buf);
+        buf.clear();
+    }
+    if !buf.is_empty() {
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(body);
 }
 
 fn send_one(router: &zmq::Socket, route: &[Vec<u8>], body: &[u8]) {

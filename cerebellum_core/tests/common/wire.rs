@@ -1,7 +1,10 @@
 //! A DEALER client of the core's command socket, for tests against the
 //! real binary over real ZeroMQ sockets.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use serde_json::{json, Value};
 
@@ -10,6 +13,8 @@ pub struct Dealer {
     socket: zmq::Socket,
     _context: zmq::Context,
     req_id: i64,
+    /// Envelopes received but not yet handed out (a frame may carry several).
+    inbox: VecDeque<Value>,
     /// Journaled reports and late replies received so far, in arrival order.
     pub reports: Vec<Value>,
 }
@@ -26,6 +31,7 @@ impl Dealer {
             socket,
             _context: context,
             req_id: 0,
+            inbox: VecDeque::new(),
             reports: Vec::new(),
         }
     }
@@ -42,8 +48,18 @@ impl Dealer {
     }
 
     fn receive_one(&mut self) -> Option<Value> {
+        if let Some(m) = self.inbox.pop_front() {
+            return Some(m);
+        }
         match self.socket.recv_bytes(0) {
-            Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the core sends JSON")),
+            Ok(bytes) => {
+                // The core joins a peer's envelopes with newlines (JSON Lines).
+                for line in bytes.split(|b| *b == b'\n') {
+                    self.inbox
+                        .push_back(serde_json::from_slice(line).expect("the core sends JSON"));
+                }
+                self.inbox.pop_front()
+            }
             Err(zmq::Error::EAGAIN) => None,
             Err(e) => panic!("recv: {e}"),
         }
