@@ -8,7 +8,6 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import pkgutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from engine import __version__
 from engine.config import CrucibleConfig, load_config
+from engine.core import busy_poll
 from engine.core.errors import ConfigError, CrucibleError
 from engine.logs import setup_logging
 
@@ -68,7 +68,7 @@ def _cmd_run(args: argparse.Namespace, gui_runner: GuiRunner | None) -> int:
             print("crucible: the cockpit is not available here; use --headless", file=sys.stderr)
             return 2
         return gui_runner(config, args)
-    return asyncio.run(run_headless(config))
+    return busy_poll.run(run_headless(config))
 
 
 async def run_headless(config: CrucibleConfig) -> int:

@@ -100,6 +100,8 @@ class CerebellumConfig(FrozenModel):
     silence_timeout_ms: int = Field(default=2_500, gt=0)
     deadman_timeout_ms: int = Field(default=5_000, gt=0)
     reconnect_backoff_s: float = Field(default=1.0, gt=0)
+    # Headless engine only: poll instead of sleeping for up to this long while a reply is due.
+    busy_poll_us: int = Field(default=200, ge=0, le=10_000)
     core: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("cmd_endpoint", "md_endpoint")

@@ -24,6 +24,7 @@ import zmq
 
 from engine.assembly import build_engine
 from engine.config import CrucibleConfig, config_with_overrides, load_config
+from engine.core import busy_poll
 from engine.core.ids import ClientOrderIdGenerator
 from engine.execution.process import resolve_binary
 from engine.model.commands import NewOrder
@@ -196,7 +197,7 @@ def _sim_events_per_s(seconds: float) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     n = 1_000 if args.quick else 10_000
-    link = asyncio.run(_order_round_trips(n, window=64))
+    link = busy_poll.run(_order_round_trips(n, window=64))
     echo = _zmq_echo(n)
     sim = _sim_events_per_s(600.0 if args.quick else 3_600.0)
     result = {

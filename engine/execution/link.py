@@ -23,6 +23,7 @@ import zmq
 from engine.config import CrucibleConfig
 from engine.core import topics
 from engine.core.bus import EventBus
+from engine.core.busy_poll import BusyPollEventLoop
 from engine.core.clock import Clock
 from engine.core.errors import LinkDown, OperationalError, OrderRejected
 from engine.core.tasks import TaskSupervisor
@@ -125,6 +126,8 @@ class CerebellumLink:
             req_ids=self._req_ids,
         )
         self._io.start_and_wait()
+        if isinstance(loop, BusyPollEventLoop):
+            loop.set_busy_poll(lambda: bool(self._pending), self._cfg.busy_poll_us)
         self._set_status(LinkStatus.CONNECTING, "saying hello")
         await self._handshake()
         self._supervisor.spawn("link:monitor", self._monitor())
@@ -134,6 +137,9 @@ class CerebellumLink:
         if self._stopped:
             return
         self._stopped = True
+        loop = asyncio.get_running_loop()
+        if isinstance(loop, BusyPollEventLoop):
+            loop.set_busy_poll(None, 0)
         for fut, _ in self._pending.values():
             if not fut.done():
                 fut.set_exception(LinkDown("link stopped"))
