@@ -245,3 +245,29 @@ async def test_order_intents_are_journaled_before_sending(
         )
         assert reader.fills("manual")[0]["client_order_id"] == cid
         reader.close()
+
+
+def test_the_headless_loop_busy_polls_while_an_order_is_in_flight(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
+    """The link turns the headless loop's busy-polling on, and off again when it stops."""
+    from engine.core import busy_poll
+    from engine.core.busy_poll import BusyPollEventLoop
+
+    async def trade() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, BusyPollEventLoop)
+        async with running_engine(tmp_path, cerebellum_binary) as engine:
+            await _mid(engine)
+            before = loop.busy_poll_spins
+            for i in range(5):  # distinct sizes: the core's duplicate-order guard
+                qty = round(0.01 + 0.001 * i, 3)
+                await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, qty)
+            during = loop.busy_poll_spins - before
+        after_stop = loop.busy_poll_spins
+        await asyncio.sleep(0.05)
+        return before, during, loop.busy_poll_spins - after_stop
+
+    _, during, after = busy_poll.run(trade())
+    assert during > 0
+    assert after == 0
