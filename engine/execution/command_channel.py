@@ -106,7 +106,8 @@ class CommandChannel:
         frames = 0
         # Asking EVENTS costs ~2 µs, a read that finds nothing ~4 µs (pyzmq raises zmq.Again):
         # ask while frames trickle in (an order's answer), read until Again in a burst.
-        while frames < 1_000:
+        # At most ~1000 envelopes per loop turn (a replay arrives as hundreds per frame).
+        while frames < 1_000 and len(batch) < 1_000:
             if frames < 2:
                 if not cast(int, sock.getsockopt(zmq.EVENTS)) & _POLLIN:
                     break
@@ -128,7 +129,7 @@ class CommandChannel:
             return
         self.last_rx_ns = time.monotonic_ns()
         self._on_frames(batch)
-        if frames >= 1_000:
+        if frames >= 1_000 or len(batch) >= 1_000:
             self._schedule_drain()
 
     def close(self) -> None:
