@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from cockpit import theme
+from cockpit.charts.axis_cache import cache_axes
 from cockpit.charts.ring_buffer import ColumnRing, ValueRing
 from engine.model.market import BookSnapshot, Trade
 
@@ -69,6 +70,8 @@ class BookHeatmap(pg.PlotWidget):
             values=(0, 1), colorMap=cmap, interactive=False, width=12, label="log(1 + resting size)"
         )
         self.colorbar.setImageItem(self.image, insert_in=self.getPlotItem())
+        cache_axes(self.getPlotItem())
+        cache_axes(self.colorbar)
         self.bid_curve = self.plot(pen=pg.mkPen(theme.BID, width=2))
         self.ask_curve = self.plot(pen=pg.mkPen(theme.ASK, width=2))
         self.bid_curve.setZValue(10)

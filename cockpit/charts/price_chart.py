@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainter, QPicture
 
 from cockpit import theme
+from cockpit.charts.axis_cache import cache_axes
 from engine.marketdata.bars import BarBuilder
 from engine.model.market import Bar, Trade
 
@@ -68,6 +69,8 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self.addItem(self.readout, row=0, col=0)
         self.price_plot = self.addPlot(row=1, col=0, axisItems={"bottom": pg.DateAxisItem()})
         self.volume_plot = self.addPlot(row=2, col=0, axisItems={"bottom": pg.DateAxisItem()})
+        cache_axes(self.price_plot)
+        cache_axes(self.volume_plot)
         self.ci.layout.setRowStretchFactor(1, 4)
         self.ci.layout.setRowStretchFactor(2, 1)
         self.volume_plot.setXLink(self.price_plot)
