@@ -6,7 +6,7 @@ go on the wire. The order-sending code appends the lines of a batch with one
 without a record. The write lands in the OS page cache, which survives a crash
 or ``kill -9`` of the process (the same guarantee as the SQLite journal with
 ``synchronous=OFF``; an OS crash or power loss may lose the last lines). It
-costs about 2 µs where a SQLite transaction costs 15-50 µs on the order path.
+costs 2-8 µs per batch where a SQLite transaction costs 15-50 µs on the order path.
 
 The ``orders`` table of the SQLite journal receives the same intents a few
 milliseconds later; this file is the record that is already there when the
