@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,9 @@ def _bench_config(tmp: Path) -> CrucibleConfig:
     )
 
 
+_TERMINAL = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED)
+
+
 async def _order_round_trips(n: int, window: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="crucible-bench-") as tmp:
         engine = build_engine(_bench_config(Path(tmp)))
@@ -81,40 +85,17 @@ async def _order_round_trips(n: int, window: int) -> dict[str, float]:
             link = engine.link
             inst = link.instruments["BTC/USDT"]
             ids = ClientOrderIdGenerator("B")
-            done: dict[str, asyncio.Future[float]] = {}
+            # Called by the link for every report of the bench's orders, like an agent's callback.
+            on_done: list[Callable[[str], None]] = [lambda _cid: None]
 
             def on_update(update: OrderUpdate, _fill: Fill | None) -> None:
-                if update.status in (
-                    OrderStatus.FILLED,
-                    OrderStatus.CANCELED,
-                    OrderStatus.REJECTED,
-                ):
-                    fut = done.pop(update.client_order_id, None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(time.perf_counter())
+                if update.status in _TERMINAL:
+                    on_done[0](update.client_order_id)
 
             link.register_strategy("bench", on_update)
             await asyncio.sleep(1.0)  # books warm up
-
-            async def one(i: int) -> float:
-                order = NewOrder(
-                    ids.next(),
-                    "bench",
-                    "BTC/USDT",
-                    Side.BUY if i % 2 == 0 else Side.SELL,
-                    OrderType.MARKET,
-                    inst.min_qty,
-                )
-                fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-                done[order.client_order_id] = fut
-                t0 = time.perf_counter()
-                await link.submit(order)
-                return (await fut) - t0
-
-            for i in range(200):  # warm-up
-                await one(i)
-            rtts = np.array([await one(i) for i in range(n)]) * 1e6
-            throughput = await _pipelined(link, ids, inst.min_qty, done, n, window)
+            rtts = await _one_at_a_time(link, ids, inst.min_qty, on_done, n)
+            throughput = await _pipelined(link, ids, inst.min_qty, on_done, n, window)
         finally:
             await engine.stop()
     return {
@@ -125,31 +106,58 @@ async def _order_round_trips(n: int, window: int) -> dict[str, float]:
     }
 
 
-async def _pipelined(
-    link: Any, ids: ClientOrderIdGenerator, qty: float, done: dict[str, Any], n: int, window: int
-) -> float:
-    """Keep ``window`` orders in flight with submit_nowait; orders completed per second."""
+def _market_order(ids: ClientOrderIdGenerator, i: int, qty: float) -> NewOrder:
+    side = Side.BUY if i % 2 == 0 else Side.SELL
+    return NewOrder(ids.next(), "bench", "BTC/USDT", side, OrderType.MARKET, qty)
+
+
+async def _one_at_a_time(
+    link: Any, ids: ClientOrderIdGenerator, qty: float, on_done: list[Any], n: int
+) -> Any:
+    """Round trips in µs (after 200 warm-up orders): submit, then await the final report."""
     loop = asyncio.get_running_loop()
+    done: dict[str, asyncio.Future[float]] = {}
+
+    def finished(cid: str) -> None:
+        fut = done.pop(cid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(time.perf_counter())
+
+    on_done[0] = finished
+    samples = []
+    for i in range(n + 200):
+        order = _market_order(ids, i, qty)
+        fut: asyncio.Future[float] = loop.create_future()
+        done[order.client_order_id] = fut
+        t0 = time.perf_counter()
+        await link.submit(order)
+        if i >= 200:
+            samples.append((await fut) - t0)
+        else:
+            await fut
+    return np.array(samples) * 1e6
+
+
+async def _pipelined(
+    link: Any, ids: ClientOrderIdGenerator, qty: float, on_done: list[Any], n: int, window: int
+) -> float:
+    """Keep ``window`` orders in flight: each final report sends the next; orders per second."""
     finished = asyncio.Event()
     state = {"sent": 0, "completed": 0}
 
-    def complete(_fut: asyncio.Future[float]) -> None:
+    def send_one() -> None:
+        i = state["sent"]
+        state["sent"] += 1
+        link.submit_nowait(_market_order(ids, i, qty))
+
+    def completed(_cid: str) -> None:
         state["completed"] += 1
         if state["completed"] >= n:
             finished.set()
         elif state["sent"] < n:
             send_one()
 
-    def send_one() -> None:
-        i = state["sent"]
-        state["sent"] += 1
-        side = Side.BUY if i % 2 == 0 else Side.SELL
-        order = NewOrder(ids.next(), "bench", "BTC/USDT", side, OrderType.MARKET, qty)
-        fut: asyncio.Future[float] = loop.create_future()
-        fut.add_done_callback(complete)
-        done[order.client_order_id] = fut
-        link.submit_nowait(order)
-
+    on_done[0] = completed
     t0 = time.perf_counter()
     for _ in range(min(window, n)):
         send_one()

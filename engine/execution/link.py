@@ -76,8 +76,6 @@ class CerebellumLink:
         self._io: LinkIo | None = None
         self._channel: CommandChannel | None = None
         self._order_journal: OrderJournal | None = None
-        self._pending_intents: list[tuple[NewOrder, int]] = []
-        self._pending_updates: list[OrderUpdate] = []
         self._journal_flush: asyncio.TimerHandle | None = None
         self._md_channel: MarketDataChannel | None = None
         self._behind_heartbeats = 0
@@ -146,7 +144,7 @@ class CerebellumLink:
         self._pending.clear()
         if self._journal_flush is not None:
             self._journal_flush.cancel()
-        self._flush_journal()
+        self._flush_journal(everything=True)
         if self._order_journal is not None:
             self._order_journal.close()
         if self._channel is not None:
@@ -233,7 +231,7 @@ class CerebellumLink:
             )
         )
         if self._order_journal is not None:
-            self._pending_intents.append((order, self._clock.timestamp_ns()))
+            self._order_journal.stage_intent(order, self._clock.timestamp_ns(), time.monotonic_ns())
             self._schedule_journal()
         return self._send_request(lambda rid: protocol.encode_command(rid, order), True)
 
@@ -395,7 +393,7 @@ class CerebellumLink:
             return
         fill = self.orders.on_update(report)
         if self._order_journal is not None:
-            self._pending_updates.append(report)
+            self._order_journal.stage_update(report)
             self._schedule_journal()
         # The strategy that owns the order hears first; bus subscribers are woken after it.
         callback = self._callbacks.get(report.strategy_id)
@@ -408,21 +406,24 @@ class CerebellumLink:
         if fill is not None:
             self._bus.publish(topics.exec_fill(report.strategy_id), fill)
 
-    def _schedule_journal(self) -> None:
+    def _schedule_journal(self, delay_s: float = 0.002) -> None:
         # A moment later, in one transaction: whoever awaits the report runs (and sends) first.
         if self._journal_flush is None:
-            self._journal_flush = asyncio.get_running_loop().call_later(0.002, self._flush_journal)
+            self._journal_flush = asyncio.get_running_loop().call_later(
+                delay_s, self._flush_journal
+            )
 
-    def _flush_journal(self) -> None:
+    def _flush_journal(self, *, everything: bool = False) -> None:
         self._journal_flush = None
-        intents, self._pending_intents = self._pending_intents, []
-        updates, self._pending_updates = self._pending_updates, []
-        if self._order_journal is None or not (intents or updates):
+        journal = self._order_journal
+        if journal is None:
             return
         try:
-            self._order_journal.write(intents, updates)
+            journal.flush(time.monotonic_ns(), everything=everything)
         except sqlite3.Error:
-            log.exception("could not journal %d orders and %d reports", len(intents), len(updates))
+            log.exception("could not journal a batch of orders and reports")
+        if journal.held and not everything:
+            self._schedule_journal(0.05)  # unanswered intents: written once held too long
 
     def _on_heartbeat(self, hb: protocol.HeartbeatReply) -> None:
         self.trading_state = hb.trading_state

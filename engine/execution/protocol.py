@@ -16,7 +16,6 @@ import msgspec
 
 from engine.model.commands import Cancel, CancelAll, Flatten, KillSwitch, NewOrder, Resume
 from engine.model.enums import (
-    Liquidity,
     OrderStatus,
     OrderType,
     RiskEventKind,
@@ -171,42 +170,20 @@ class BarsReport(_Wire, frozen=True, tag="BarsReport"):
     bars: list[tuple[int, float, float, float, float, float, int | None]]
 
 
-# The hot-path reports decode enum fields as validated literal strings and map them to
-# the engine's enums through dicts: calling an Enum class per field is the slow part.
 _SideName = Literal["BUY", "SELL"]
-_OrderTypeName = Literal["MARKET", "LIMIT"]
-_StatusName = Literal["PENDING_NEW", "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED"]
-_LiquidityName = Literal["MAKER", "TAKER"]
 _SIDE = {m.value: m for m in Side}
-_ORDER_TYPE = {m.value: m for m in OrderType}
-_STATUS = {m.value: m for m in OrderStatus}
-_LIQUIDITY = {m.value: m for m in Liquidity}
 
 
-class _OrderUpdateWire(_Wire, frozen=True, tag="OrderUpdate"):
-    seq: int
-    client_order_id: str
-    strategy_id: str
-    symbol: str
-    side: _SideName
-    order_type: _OrderTypeName
-    status: _StatusName
-    qty: float
-    cum_qty: float
-    avg_price: float
-    leaves_qty: float
-    ts_event: int
-    ts_init: int
+class _OrderUpdateWire(OrderUpdate, frozen=True, kw_only=True, tag="OrderUpdate", tag_field="type"):
+    """An OrderUpdate as it arrives: msgspec builds the engine's own type in C, no copy.
+
+    The venue omits the ids and prices it does not know yet; the envelope's
+    version is checked like every other message's.
+    """
+
+    v: Literal[1]
     venue_order_id: str | None = None
     price: float | None = None
-    last_qty: float | None = None
-    last_price: float | None = None
-    fee: float | None = None
-    fee_asset: str | None = None
-    liquidity: _LiquidityName | None = None
-    exec_id: str | None = None
-    reason: str | None = None
-    unsolicited: bool = False
 
 
 class _RiskEventWire(_Wire, frozen=True, tag="RiskEvent"):
@@ -321,32 +298,6 @@ def decode_message(frame: bytes) -> Reply | Report:
         msg = _MESSAGE_DECODER.decode(frame)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"malformed frame: {exc}") from None
-    if isinstance(msg, _OrderUpdateWire):
-        return OrderUpdate(
-            seq=msg.seq,
-            client_order_id=msg.client_order_id,
-            venue_order_id=msg.venue_order_id,
-            strategy_id=msg.strategy_id,
-            symbol=msg.symbol,
-            side=_SIDE[msg.side],
-            order_type=_ORDER_TYPE[msg.order_type],
-            status=_STATUS[msg.status],
-            price=msg.price,
-            qty=msg.qty,
-            cum_qty=msg.cum_qty,
-            avg_price=msg.avg_price,
-            leaves_qty=msg.leaves_qty,
-            ts_event=msg.ts_event,
-            ts_init=msg.ts_init,
-            last_qty=msg.last_qty,
-            last_price=msg.last_price,
-            fee=msg.fee,
-            fee_asset=msg.fee_asset,
-            liquidity=_LIQUIDITY[msg.liquidity] if msg.liquidity is not None else None,
-            exec_id=msg.exec_id,
-            reason=msg.reason,
-            unsolicited=msg.unsolicited,
-        )
     if isinstance(msg, _RiskEventWire):
         return RiskEvent(
             kind=msg.kind,

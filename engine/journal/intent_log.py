@@ -72,12 +72,16 @@ class OrderIntentLog:
             self._fd = None
 
 
-def read_intents(path: Path) -> list[IntentRecord]:
-    """Every intent in the log, oldest first; a torn or malformed line is skipped."""
+def read_intents(path: Path, since_ns: int | None = None) -> list[IntentRecord]:
+    """The intents in the log, oldest first; a torn or malformed line is skipped.
+
+    With ``since_ns`` only the lines stamped at or after it, read from the end of the
+    file backwards so that a large log costs only its tail.
+    """
     if not path.exists():
         return []
     out: list[IntentRecord] = []
-    for line in path.read_bytes().splitlines():
+    for line in _lines_since(path, since_ns):
         ts_text, _, frame = line.partition(b" ")
         try:
             record = _DECODER.decode(frame)
@@ -86,3 +90,32 @@ def read_intents(path: Path) -> list[IntentRecord]:
             continue
         out.append(msgspec.structs.replace(record, ts=ts))
     return out
+
+
+def _stamp(line: bytes) -> int | None:
+    try:
+        return int(line.partition(b" ")[0])
+    except ValueError:
+        return None
+
+
+def _lines_since(path: Path, since_ns: int | None, block: int = 1 << 20) -> list[bytes]:
+    if since_ns is None:
+        return path.read_bytes().splitlines()
+    kept: list[bytes] = []
+    with path.open("rb") as f:
+        pos = f.seek(0, os.SEEK_END)
+        rest = b""
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            f.seek(pos)
+            lines = (f.read(step) + rest).split(b"\n")
+            rest = lines.pop(0) if pos > 0 else b""  # may be cut: completed by the next block
+            for line in reversed(lines):
+                stamp = _stamp(line) if line else None
+                if stamp is not None and stamp < since_ns:
+                    return kept[::-1]
+                if line:
+                    kept.append(line)
+    return kept[::-1]

@@ -114,3 +114,43 @@ def test_intent_log_keeps_every_frame_and_skips_a_torn_last_line(tmp_path: Path)
     log.append([frames[0].replace(b'"C0"', b'"C9"')], 444)
     log.close()
     assert read_intents(path)[-1].client_order_id == "C9"
+
+
+def test_a_staged_intent_is_written_once_with_its_first_answer(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.open()
+    oj = journal.order_journal()
+    reader = JournalReader(journal.path)
+    oj.stage_intent(_order("A"), 10, now_ns=1_000)
+    oj.stage_intent(_order("B"), 11, now_ns=1_000)
+    oj.flush(now_ns=2_000)
+    # Nothing answered yet and nothing held too long: no row yet (the intent log has them).
+    assert reader.order("A") is None
+    assert oj.held == 2
+
+    oj.stage_update(_update(1, "A", OrderStatus.NEW, 0.0))
+    oj.stage_update(_update(2, "A", OrderStatus.FILLED, 0.02, "E1"))
+    oj.flush(now_ns=3_000)
+    a = reader.order("A") or {}
+    assert (a["status"], a["cum_qty"], a["ts_created"]) == ("FILLED", 0.02, 10)
+    assert reader.order("B") is None
+    assert oj.held == 1
+
+    # B is never answered: once held longer than the hold it is written as PENDING_NEW.
+    oj.flush(now_ns=1_000 + 250_000_000)
+    b = reader.order("B") or {}
+    assert (b["status"], b["ts_created"]) == ("PENDING_NEW", 11)
+    assert oj.held == 0
+
+    # Its answer, arriving later still, updates the row.
+    oj.stage_update(_update(3, "B", OrderStatus.NEW, 0.0))
+    oj.flush(now_ns=1_000 + 260_000_000)
+    assert (reader.order("B") or {})["status"] == "NEW"
+    assert [f["exec_id"] for f in reader.fills()] == ["E1"]
+
+    oj.stage_intent(_order("C"), 12, now_ns=1_000 + 261_000_000)
+    oj.flush(now_ns=1_000 + 261_000_001, everything=True)
+    assert (reader.order("C") or {})["status"] == "PENDING_NEW"
+    reader.close()
+    oj.close()
+    journal.close()
