@@ -1,6 +1,7 @@
 //! Random and mutated frames over a real ZeroMQ socket to a running server:
-//! every frame is answered by exactly one reply (a `Reject` or a valid
-//! reply), and the server is still alive and answering at the end.
+//! every envelope (a frame carries one per line) is answered by exactly one
+//! reply (a `Reject` or a valid reply), and the server is still alive and
+//! answering at the end.
 
 use std::{
     sync::{
@@ -180,18 +181,24 @@ fn connect(endpoint: &str) -> (zmq::Context, zmq::Socket) {
     (context, socket)
 }
 
-fn recv_reply(socket: &zmq::Socket) -> Value {
-    loop {
+/// How many envelopes the core reads from `frame`: one per line, a trailing newline allowed.
+fn envelopes_in(frame: &[u8]) -> usize {
+    let body = frame.strip_suffix(b"\n").unwrap_or(frame);
+    body.iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// Receives frames until `n` replies arrived (reports in between are checked and skipped).
+fn recv_replies(socket: &zmq::Socket, n: usize) -> Vec<Value> {
+    let mut replies = Vec::with_capacity(n);
+    while replies.len() < n {
         let bytes = socket.recv_bytes(0).expect("a reply within the timeout");
-        let mut reply = None;
         // One frame carries one or more envelopes, one per line.
         for line in bytes.split(|b| *b == b'\n') {
             let value: Value = serde_json::from_slice(line).expect("replies are JSON");
             assert_eq!(value["v"], 1, "{value}");
             let kind = value["type"].as_str().expect("typed").to_owned();
             if REPLY_TYPES.contains(&kind.as_str()) {
-                assert!(reply.is_none(), "two replies in one frame: {value}");
-                reply = Some(value);
+                replies.push(value);
             } else {
                 assert!(
                     kind == "OrderUpdate" || kind == "RiskEvent",
@@ -199,10 +206,13 @@ fn recv_reply(socket: &zmq::Socket) -> Value {
                 );
             }
         }
-        if let Some(value) = reply {
-            return value;
-        }
     }
+    assert_eq!(replies.len(), n, "more replies than envelopes: {replies:?}");
+    replies
+}
+
+fn recv_reply(socket: &zmq::Socket) -> Value {
+    recv_replies(socket, 1).remove(0)
 }
 
 #[test]
@@ -225,12 +235,13 @@ fn test_server_answers_every_random_or_mutated_frame_and_stays_alive() {
         }
         let frame = random_frame(&mut rng, &templates);
         socket.send(frame.as_slice(), 0).unwrap();
-        let reply = recv_reply(&socket);
-        if reply["type"] == "Reject" {
-            rejects += 1;
-            let code = reply["code"].as_str().expect("reject code").to_owned();
-            assert!(!reply["reason"].as_str().unwrap_or("").is_empty());
-            *codes.entry(code).or_default() += 1;
+        for reply in recv_replies(&socket, envelopes_in(&frame)) {
+            if reply["type"] == "Reject" {
+                rejects += 1;
+                let code = reply["code"].as_str().expect("reject code").to_owned();
+                assert!(!reply["reason"].as_str().unwrap_or("").is_empty());
+                *codes.entry(code).or_default() += 1;
+            }
         }
     }
     assert!(
@@ -273,9 +284,12 @@ fn test_an_orders_ack_and_its_reports_arrive_in_one_frame() {
     assert_eq!(recv_reply(&socket)["type"], "Welcome");
     socket
         .send(
-            br#"{"v":1,"type":"NewOrder","req_id":2,"client_order_id":"one-frame","strategy_id":"fr",
-                 "symbol":"BTC/USDT","side":"BUY","order_type":"MARKET","price":null,"qty":0.001}"#
-                .as_slice(),
+            concat!(
+                r#"{"v":1,"type":"NewOrder","req_id":2,"client_order_id":"one-frame","#,
+                r#""strategy_id":"fr","symbol":"BTC/USDT","side":"BUY","order_type":"MARKET","#,
+                r#""price":null,"qty":0.001}"#
+            )
+            .as_bytes(),
             0,
         )
         .unwrap();
@@ -297,6 +311,85 @@ fn test_an_orders_ack_and_its_reports_arrive_in_one_frame() {
         .filter_map(|e| e["seq"].as_i64())
         .collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    server.shutdown.store(true, Ordering::SeqCst);
+    assert!(server.handle.join().expect("no panic").is_ok());
+}
+
+#[test]
+fn test_each_envelope_of_a_multi_line_frame_is_answered_in_one_frame() {
+    let server = start_server();
+    let (_context, socket) = connect(&server.endpoint);
+    socket
+        .send(
+            br#"{"v":1,"type":"Hello","req_id":1,"client":"lines"}"#.as_slice(),
+            0,
+        )
+        .unwrap();
+    assert_eq!(recv_reply(&socket)["type"], "Welcome");
+    let order = |req_id: i64, cid: &str, side: &str| {
+        format!(
+            r#"{{"v":1,"type":"NewOrder","req_id":{req_id},"client_order_id":"{cid}","strategy_id":"ln","symbol":"BTC/USDT","side":"{side}","order_type":"MARKET","price":null,"qty":0.001}}"#
+        )
+    };
+    // Two orders and a malformed line between them, with a trailing newline.
+    let frame = format!(
+        "{}\n{{\"v\":1,\"type\"\n{}\n",
+        order(2, "l-1", "BUY"),
+        order(3, "l-2", "SELL")
+    );
+    socket.send(frame.as_bytes(), 0).unwrap();
+    let answer = socket.recv_bytes(0).expect("an answer");
+    let envelopes: Vec<Value> = answer
+        .split(|b| *b == b'\n')
+        .map(|line| serde_json::from_slice(line).expect("JSON"))
+        .collect();
+    let replies: Vec<(String, Value)> = envelopes
+        .iter()
+        .filter(|e| REPLY_TYPES.contains(&e["type"].as_str().unwrap_or("")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or("").to_owned(),
+                e["req_id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            ("Ack".to_owned(), json!(2)),
+            ("Reject".to_owned(), Value::Null),
+            ("Ack".to_owned(), json!(3)),
+        ],
+        "{envelopes:?}"
+    );
+    let filled: Vec<&str> = envelopes
+        .iter()
+        .filter(|e| e["status"] == "FILLED")
+        .map(|e| e["client_order_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(filled, ["l-1", "l-2"]);
+
+    // At most 1,024 envelopes are read from one frame; the rest get one MALFORMED reject.
+    let lines: Vec<String> = (0..1_030)
+        .map(|i| {
+            format!(
+                r#"{{"v":1,"type":"Heartbeat","req_id":{},"loop_age_ms":0}}"#,
+                10 + i
+            )
+        })
+        .collect();
+    socket.send(lines.join("\n").as_bytes(), 0).unwrap();
+    let replies = recv_replies(&socket, 1_025);
+    assert!(replies[..1_024].iter().all(|r| r["type"] == "Heartbeat"));
+    assert_eq!(replies[1_024]["code"], "MALFORMED");
+    assert!(
+        replies[1_024]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("1024 envelopes"),
+        "{}",
+        replies[1_024]
+    );
     server.shutdown.store(true, Ordering::SeqCst);
     assert!(server.handle.join().expect("no panic").is_ok());
 }

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 _POLLIN = int(zmq.POLLIN)  # plain ints: IntFlag arithmetic is slow on the hot path
 _NOBLOCK = int(zmq.NOBLOCK)
 
+# The core reads at most 1,024 envelopes from one frame; commands are a few hundred bytes,
+# so a full frame stays far below ZeroMQ's message limit on the core (4 MiB).
+MAX_ENVELOPES_PER_FRAME = 256
+
 FrameBatch = list[Any]  # decoded replies/reports, or ProtocolError instances
 
 
@@ -83,12 +87,15 @@ class CommandChannel:
             if orders:
                 self._intents.append(orders, time.time_ns())
         sock = self._sock
-        for frame, _ in batch:
+        # One message per batch, one envelope per line (the core answers each line).
+        for start in range(0, len(batch), MAX_ENVELOPES_PER_FRAME):
+            chunk = batch[start : start + MAX_ENVELOPES_PER_FRAME]
+            message = chunk[0][0] if len(chunk) == 1 else b"\n".join(f for f, _ in chunk)
             try:
-                sock.send(frame, zmq.NOBLOCK)
+                sock.send(message, _NOBLOCK)
             except zmq.Again:
-                self.unsent += 1
-                log.warning("command not sent: no connection to cerebellum_core")
+                self.unsent += len(chunk)
+                log.warning("%d commands not sent: no connection to cerebellum_core", len(chunk))
         # A send can consume the descriptor's edge: look for already queued replies.
         if cast(int, sock.getsockopt(zmq.EVENTS)) & _POLLIN:
             self._schedule_drain()

@@ -74,12 +74,15 @@ class MarketDataChannel:
             if len(parts) != 2:
                 self.errors += 1
                 continue
-            try:
-                batch.append(decode(parts[1], ts_init))
-            except protocol.ProtocolError as exc:
-                self.errors += 1
-                if self.errors <= 10:
-                    log.warning("bad market data frame: %s", exc)
+            body = parts[1]
+            # A symbol's trades of one core turn share a message, one envelope per line.
+            for envelope in body.split(b"\n") if b"\n" in body else (body,):
+                try:
+                    batch.append(decode(envelope, ts_init))
+                except protocol.ProtocolError as exc:
+                    self.errors += 1
+                    if self.errors <= 10:
+                        log.warning("bad market data envelope: %s", exc)
         self.received += n
         if batch:
             self._on_md(batch)

@@ -58,6 +58,8 @@ const MARKET_BACKLOG: usize = 200_000;
 const BARS_TIMEOUT_NS: i64 = 45_000 * NS_PER_MS;
 /// `Bars` requests waiting for a venue at once.
 const MAX_PENDING_BARS: usize = 64;
+/// Most envelopes read from one command frame.
+pub const MAX_ENVELOPES_PER_FRAME: usize = 1024;
 
 /// A `Bars` request waiting for an asynchronous venue.
 #[derive(Clone, Debug)]
@@ -261,11 +263,32 @@ impl Core {
     // ---------------------------------------------------------------- frames
 
     /// Handles one received message (already split into route and body).
+    ///
+    /// A frame carries one or more envelopes, one per line (a trailing `\n` is
+    /// allowed); each is answered as if it had come alone, and the answers to
+    /// one frame leave in one frame. At most [`MAX_ENVELOPES_PER_FRAME`] are
+    /// read; the rest get one `MALFORMED` reject.
     pub fn handle_frame(&mut self, route: &Route, body: &[u8], out: &mut Vec<Out>) {
+        self.peers.touch(route, self.clock.now_ns());
+        let body = body.strip_suffix(b"\n").unwrap_or(body);
+        for (i, envelope) in body.split(|b| *b == b'\n').enumerate() {
+            if i == MAX_ENVELOPES_PER_FRAME {
+                self.reply_seq = self.journal.last_seq();
+                let reason = format!(
+                    "more than {MAX_ENVELOPES_PER_FRAME} envelopes in one frame; the rest were not read"
+                );
+                let reply = self.reject(None, None, RejectCode::Malformed, &reason);
+                out.push(Out::To(route.clone(), reply));
+                break;
+            }
+            self.handle_envelope(route, envelope, out);
+        }
+    }
+
+    fn handle_envelope(&mut self, route: &Route, envelope: &[u8], out: &mut Vec<Out>) {
         let now = self.clock.now_ns();
-        self.peers.touch(route, now);
         self.reply_seq = self.journal.last_seq();
-        let reply = match decode(body, self.config.session.max_frame_bytes) {
+        let reply = match decode(envelope, self.config.session.max_frame_bytes) {
             Ok(request) => self.dispatch(route, request.req_id, request.command, now),
             Err(e) => vec![self.reject_from_decode(&e)],
         };

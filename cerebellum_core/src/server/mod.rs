@@ -276,9 +276,7 @@ pub fn run(
         }
         core.tick(&mut out);
         send(&router, core.peers(), &mut out);
-        for md in core.take_market() {
-            publisher.publish(&md, &instruments);
-        }
+        publisher.publish_all(&core.take_market(), &instruments);
     }
     Ok(())
 }

@@ -68,3 +68,87 @@ async def test_a_frame_of_envelopes_arrives_as_one_batch_in_order(tmp_path: Path
     assert isinstance(fill, OrderUpdate)
     assert fill.status is OrderStatus.FILLED
     assert channel.frames_received == 1
+
+
+async def test_a_burst_of_commands_leaves_as_one_frame_of_lines(tmp_path: Path) -> None:
+    """Commands sent in one loop turn share a frame; a frame holds at most 256 of them."""
+    from engine.execution.command_channel import MAX_ENVELOPES_PER_FRAME
+
+    ctx: zmq.Context[Any] = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    endpoint = f"ipc://{tmp_path}/cmd.sock"
+    router.bind(endpoint)
+    loop = asyncio.get_running_loop()
+    channel = CommandChannel(ctx, endpoint, loop, lambda _batch: None, None)
+    try:
+        for _ in range(50):
+            channel.send(b'{"v":1,"type":"Hello","req_id":0}')
+            if router.poll(100):
+                break
+        router.recv_multipart(zmq.NOBLOCK)
+        n = MAX_ENVELOPES_PER_FRAME + 4
+        for i in range(n):
+            channel.send(b'{"v":1,"type":"Heartbeat","req_id":%d}' % (i + 1), batch=True)
+        await asyncio.sleep(0.01)  # the end of the turn flushes
+        frames = []
+        while router.poll(200):
+            frames.append(router.recv_multipart(zmq.NOBLOCK)[1])
+    finally:
+        channel.close()
+        router.close(0)
+        ctx.term()
+    assert [f.count(b"\n") + 1 for f in frames] == [MAX_ENVELOPES_PER_FRAME, 4]
+    req_ids = [json.loads(line)["req_id"] for f in frames for line in f.split(b"\n")]
+    assert req_ids == list(range(1, n + 1))
+
+
+async def test_a_message_of_trade_lines_arrives_as_trades_in_order(tmp_path: Path) -> None:
+    """The core coalesces a symbol's trades of one turn into one PUB message."""
+    from engine.execution.market_data_channel import MarketDataChannel
+    from engine.model.market import Trade
+
+    ctx: zmq.Context[Any] = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    endpoint = f"ipc://{tmp_path}/md.sock"
+    pub.bind(endpoint)
+    got: list[Any] = []
+    arrived = asyncio.Event()
+
+    def on_md(batch: list[Any]) -> None:
+        got.extend(batch)
+        arrived.set()
+
+    channel = MarketDataChannel(ctx, endpoint, asyncio.get_running_loop(), on_md)
+
+    def trade(seq: int) -> bytes:
+        return json.dumps(
+            {
+                "v": 1,
+                "type": "Trade",
+                "symbol": "BTC/USDT",
+                "seq": seq,
+                "ts_event": 1_000 + seq,
+                "price": 100.5,
+                "qty": 0.002,
+                "aggressor": "SELL",
+                "trade_id": f"T{seq}",
+            }
+        ).encode()
+
+    try:
+        body = b"\n".join([trade(5), trade(6), b'{"v":1,"type":"Trade"}', trade(7)])
+        for _ in range(50):  # a SUB misses what is published before its subscription lands
+            pub.send_multipart([b"md.trade.BTC/USDT", body])
+            try:
+                await asyncio.wait_for(arrived.wait(), 0.1)
+                break
+            except TimeoutError:
+                continue
+    finally:
+        channel.close()
+        pub.close(0)
+        ctx.term()
+    first = got[:3]
+    assert all(isinstance(t, Trade) for t in first)
+    assert [(t.seq, t.trade_id) for t in first] == [(5, "T5"), (6, "T6"), (7, "T7")]
+    assert channel.errors >= 1  # the bad line, and only it
