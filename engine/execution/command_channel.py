@@ -30,6 +30,9 @@ _NOBLOCK = int(zmq.NOBLOCK)
 # The core reads at most 1,024 envelopes from one frame; commands are a few hundred bytes,
 # so a full frame stays far below ZeroMQ's message limit on the core (4 MiB).
 MAX_ENVELOPES_PER_FRAME = 256
+# A burst leaves in frames of this many commands, so that the core works on the first
+# while the loop is still producing the next (one frame per turn made the two alternate).
+FLUSH_AT = 32
 
 FrameBatch = list[Any]  # decoded replies/reports, or ProtocolError instances
 
@@ -59,6 +62,7 @@ class CommandChannel:
         self._sock.connect(endpoint)
         self._fd: int = self._sock.getsockopt(zmq.FD)
         self._outbox: list[tuple[bytes, bool]] = []
+        self.flush_at = FLUSH_AT
         self._flush_scheduled = False
         self._drain_scheduled = False
         self.last_rx_ns = 0
@@ -73,7 +77,7 @@ class CommandChannel:
         burst of orders shares one journal transaction; otherwise it leaves now.
         """
         self._outbox.append((frame, is_order))
-        if not batch:
+        if not batch or len(self._outbox) >= self.flush_at:
             self._flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True

@@ -245,20 +245,8 @@ def encode_command(
                 cmd.price is not None and not math.isfinite(cmd.price)
             ):
                 raise ProtocolError("order quantity and price must be finite")
-            return _envelope(
-                "NewOrder",
-                req_id,
-                client_order_id=cmd.client_order_id,
-                strategy_id=cmd.strategy_id,
-                symbol=cmd.symbol,
-                side=cmd.side.value,
-                order_type=cmd.order_type.value,
-                price=cmd.price,
-                qty=cmd.qty,
-                time_in_force=cmd.time_in_force.value,
-                post_only=cmd.post_only,
-                reduce_only=cmd.reduce_only,
-            )
+            # The order's own fields are the wire's: encode the struct (in C) behind the header.
+            return b'{"v":1,"type":"NewOrder","req_id":%d,%s' % (req_id, _ENCODER.encode(cmd)[1:])
         case Cancel():
             return _envelope("Cancel", req_id, client_order_id=cmd.client_order_id)
         case CancelAll():

@@ -34,7 +34,7 @@ import sqlite3
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.journal.intent_log import OrderIntentLog
 from engine.journal.migrations import migrate
@@ -138,56 +138,13 @@ def _fill_row(f: Fill) -> tuple[Any, ...]:
     )
 
 
-class OrderJournal:
-    """The engine loop's connection for the ``orders`` and ``fills`` rows (batched).
+class OrderRows:
+    """Writes batches of order intents and reports as ``orders`` and ``fills`` rows."""
 
-    Intents are staged until their first report arrives and then written as one
-    row with that state, which halves the order path's SQLite work (an INSERT and
-    a later UPDATE become one INSERT). The intent log already holds every staged
-    intent, and ``Journal.open`` restores the rows a crash kept from being written;
-    an intent still unanswered after ``intent_hold_ns`` is written as PENDING_NEW.
-    """
-
-    def __init__(self, path: Path, intent_hold_ns: int = 250_000_000) -> None:
+    def __init__(self, path: Path) -> None:
         self._conn = connect(path)
         self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the writer thread checkpoints
         self._conn.execute("PRAGMA synchronous=OFF")
-        self._hold_ns = intent_hold_ns
-        # client order id -> (order, ts, monotonic ns when staged); insertion = age order.
-        self._held: dict[str, tuple[NewOrder, int, int]] = {}
-        self._updates: list[OrderUpdate] = []
-
-    @property
-    def held(self) -> int:
-        """Intents staged and not yet written."""
-        return len(self._held)
-
-    def stage_intent(self, order: NewOrder, ts: int, now_ns: int) -> None:
-        self._held.setdefault(order.client_order_id, (order, ts, now_ns))
-
-    def stage_update(self, update: OrderUpdate) -> None:
-        self._updates.append(update)
-
-    def flush(self, now_ns: int, *, everything: bool = False) -> None:
-        """Write the staged reports, their orders' intents and every intent held too long."""
-        held = self._held
-        intents: list[tuple[NewOrder, int]] = []
-        updates, self._updates = self._updates, []
-        for u in updates:
-            entry = held.pop(u.client_order_id, None)
-            if entry is not None:
-                intents.append((entry[0], entry[1]))
-        expired_before = now_ns - self._hold_ns
-        expired = []
-        for cid, (_, _, staged) in held.items():
-            if not everything and staged > expired_before:
-                break
-            expired.append(cid)
-        for cid in expired:
-            order, ts, _ = held.pop(cid)
-            intents.append((order, ts))
-        if intents or updates:
-            self.write(intents, updates)
 
     def write(self, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]) -> None:
         """Commit a batch; an order sent and answered within the batch becomes one row write.
@@ -223,6 +180,69 @@ class OrderJournal:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class RowSink(Protocol):
+    """Where OrderJournal sends its batches: OrderRows, or a process that owns one."""
+
+    def write(self, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class OrderJournal:
+    """The engine loop's journal of order intents and reports (``orders`` and ``fills``).
+
+    Intents are staged until their first report arrives and then written as one
+    row with that state, which halves the order path's SQLite work (an INSERT and
+    a later UPDATE become one INSERT). The intent log already holds every staged
+    intent, and ``Journal.open`` restores the rows a crash kept from being written;
+    an intent still unanswered after ``intent_hold_ns`` is written as PENDING_NEW.
+    Batches go to ``sink``: the rows are written there (by default in a child
+    process, see ``OrderWriterProcess``).
+    """
+
+    def __init__(self, sink: RowSink, intent_hold_ns: int = 250_000_000) -> None:
+        self._sink = sink
+        self._hold_ns = intent_hold_ns
+        # client order id -> (order, ts, monotonic ns when staged); insertion = age order.
+        self._held: dict[str, tuple[NewOrder, int, int]] = {}
+        self._updates: list[OrderUpdate] = []
+
+    @property
+    def held(self) -> int:
+        """Intents staged and not yet written."""
+        return len(self._held)
+
+    def stage_intent(self, order: NewOrder, ts: int, now_ns: int) -> None:
+        self._held.setdefault(order.client_order_id, (order, ts, now_ns))
+
+    def stage_update(self, update: OrderUpdate) -> None:
+        self._updates.append(update)
+
+    def flush(self, now_ns: int, *, everything: bool = False) -> None:
+        """Write the staged reports, their orders' intents and every intent held too long."""
+        held = self._held
+        intents: list[tuple[NewOrder, int]] = []
+        updates, self._updates = self._updates, []
+        for u in updates:
+            entry = held.pop(u.client_order_id, None)
+            if entry is not None:
+                intents.append((entry[0], entry[1]))
+        expired_before = now_ns - self._hold_ns
+        expired = []
+        for cid, (_, _, staged) in held.items():
+            if not everything and staged > expired_before:
+                break
+            expired.append(cid)
+        for cid in expired:
+            order, ts, _ = held.pop(cid)
+            intents.append((order, ts))
+        if intents or updates:
+            self._sink.write(intents, updates)
+
+    def close(self) -> None:
+        self._sink.close()
 
 
 class Journal:
@@ -275,9 +295,17 @@ class Journal:
         """The order sender's intent log (see OrderIntentLog)."""
         return OrderIntentLog(self.intent_path)
 
-    def order_journal(self) -> OrderJournal:
-        """The engine loop's connection for order rows (see OrderJournal)."""
-        return OrderJournal(self.path)
+    def order_journal(self, *, in_process: bool = False) -> OrderJournal:
+        """The engine loop's journal of order rows (see OrderJournal).
+
+        The rows are written by a child process unless ``in_process``: on the order
+        path the SQLite work is the engine loop's largest single cost.
+        """
+        if in_process:
+            return OrderJournal(OrderRows(self.path))
+        from engine.journal.order_writer_process import OrderWriterProcess
+
+        return OrderJournal(OrderWriterProcess.start(self.path))
 
     # -- writing -------------------------------------------------------------
     def submit(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Future[None]:

@@ -11,6 +11,8 @@ batch functions on DataFrames (history, forge) and the streaming classes
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from msgspec.structs import replace
@@ -113,9 +115,9 @@ class BarBuilder:
     def on_trade(self, trade: Trade) -> list[Bar]:
         """Apply one trade; return bars closed by its arrival."""
         if not (
-            np.isfinite(trade.price)
+            math.isfinite(trade.price)
             and trade.price > 0
-            and np.isfinite(trade.qty)
+            and math.isfinite(trade.qty)
             and trade.qty >= 0
         ):
             raise DataError(

@@ -70,26 +70,24 @@ async def test_a_frame_of_envelopes_arrives_as_one_batch_in_order(tmp_path: Path
     assert channel.frames_received == 1
 
 
-async def test_a_burst_of_commands_leaves_as_one_frame_of_lines(tmp_path: Path) -> None:
-    """Commands sent in one loop turn share a frame; a frame holds at most 256 of them."""
-    from engine.execution.command_channel import MAX_ENVELOPES_PER_FRAME
-
+async def _burst_frames(tmp_path: Path, n: int, flush_at: int | None) -> list[bytes]:
+    """Send ``n`` heartbeats in one loop turn; return the frames the core's side receives."""
     ctx: zmq.Context[Any] = zmq.Context()
     router = ctx.socket(zmq.ROUTER)
-    endpoint = f"ipc://{tmp_path}/cmd.sock"
+    endpoint = f"ipc://{tmp_path}/cmd-{n}.sock"
     router.bind(endpoint)
-    loop = asyncio.get_running_loop()
-    channel = CommandChannel(ctx, endpoint, loop, lambda _batch: None, None)
+    channel = CommandChannel(ctx, endpoint, asyncio.get_running_loop(), lambda _b: None, None)
+    if flush_at is not None:
+        channel.flush_at = flush_at
     try:
         for _ in range(50):
             channel.send(b'{"v":1,"type":"Hello","req_id":0}')
             if router.poll(100):
                 break
         router.recv_multipart(zmq.NOBLOCK)
-        n = MAX_ENVELOPES_PER_FRAME + 4
         for i in range(n):
             channel.send(b'{"v":1,"type":"Heartbeat","req_id":%d}' % (i + 1), batch=True)
-        await asyncio.sleep(0.01)  # the end of the turn flushes
+        await asyncio.sleep(0.01)  # the end of the turn flushes the rest
         frames = []
         while router.poll(200):
             frames.append(router.recv_multipart(zmq.NOBLOCK)[1])
@@ -97,9 +95,20 @@ async def test_a_burst_of_commands_leaves_as_one_frame_of_lines(tmp_path: Path) 
         channel.close()
         router.close(0)
         ctx.term()
-    assert [f.count(b"\n") + 1 for f in frames] == [MAX_ENVELOPES_PER_FRAME, 4]
     req_ids = [json.loads(line)["req_id"] for f in frames for line in f.split(b"\n")]
     assert req_ids == list(range(1, n + 1))
+    return frames
+
+
+async def test_a_burst_of_commands_leaves_in_frames_of_lines(tmp_path: Path) -> None:
+    """A burst leaves as frames of FLUSH_AT commands (the core starts on the first while
+    the loop makes the next), the rest at the end of the turn; never above 256 a frame."""
+    from engine.execution.command_channel import FLUSH_AT, MAX_ENVELOPES_PER_FRAME
+
+    frames = await _burst_frames(tmp_path, 2 * FLUSH_AT + 5, None)
+    assert [f.count(b"\n") + 1 for f in frames] == [FLUSH_AT, FLUSH_AT, 5]
+    frames = await _burst_frames(tmp_path, MAX_ENVELOPES_PER_FRAME + 4, 100_000)
+    assert [f.count(b"\n") + 1 for f in frames] == [MAX_ENVELOPES_PER_FRAME, 4]
 
 
 async def test_a_message_of_trade_lines_arrives_as_trades_in_order(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from engine.journal import Journal
 from engine.journal.intent_log import OrderIntentLog, read_intents
 from engine.journal.queries import JournalReader
+from engine.journal.writer import OrderRows
 from engine.model.commands import NewOrder
 from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
 from engine.model.events import OrderUpdate
@@ -47,7 +48,7 @@ def _update(
 def test_an_order_answered_within_its_batch_is_written_with_its_last_state(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     journal.open()
-    oj = journal.order_journal()
+    oj = OrderRows(journal.path)
     oj.write(
         [(_order("A"), 10), (_order("B"), 11)],
         [
@@ -119,7 +120,7 @@ def test_intent_log_keeps_every_frame_and_skips_a_torn_last_line(tmp_path: Path)
 def test_a_staged_intent_is_written_once_with_its_first_answer(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     journal.open()
-    oj = journal.order_journal()
+    oj = journal.order_journal(in_process=True)
     reader = JournalReader(journal.path)
     oj.stage_intent(_order("A"), 10, now_ns=1_000)
     oj.stage_intent(_order("B"), 11, now_ns=1_000)
@@ -153,4 +154,53 @@ def test_a_staged_intent_is_written_once_with_its_first_answer(tmp_path: Path) -
     assert (reader.order("C") or {})["status"] == "PENDING_NEW"
     reader.close()
     oj.close()
+    journal.close()
+
+
+def test_the_order_writer_process_commits_everything_it_was_sent(tmp_path: Path) -> None:
+    """Rows reach the journal through the child; closing waits for the last batch."""
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.open()
+    oj = journal.order_journal()
+    for i in range(200):
+        cid = f"P{i}"
+        oj.stage_intent(_order(cid), 10 + i, now_ns=0)
+        oj.stage_update(_update(2 * i + 1, cid, OrderStatus.NEW, 0.0))
+        oj.stage_update(_update(2 * i + 2, cid, OrderStatus.FILLED, 0.02, f"E{i}"))
+        oj.flush(now_ns=0)
+    oj.close()
+    reader = JournalReader(journal.path)
+    rows = [reader.order(f"P{i}") or {} for i in range(200)]
+    assert {(r["status"], r["cum_qty"]) for r in rows} == {("FILLED", 0.02)}
+    assert len(reader.fills()) == 200
+    reader.close()
+    journal.close()
+
+
+def test_when_the_writer_process_dies_the_engine_writes_the_rows_itself(tmp_path: Path) -> None:
+    """Batches the child did not acknowledge are written by the engine: none is lost."""
+    import os
+    import signal
+    import time
+
+    from engine.journal.order_writer_process import OrderWriterProcess
+
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.open()
+    sink = OrderWriterProcess.start(journal.path)
+    os.kill(sink.pid, signal.SIGSTOP)  # it never gets to commit (or acknowledge) "before"
+    sink.write([(_order("before"), 1)], [_update(1, "before", OrderStatus.NEW, 0.0)])
+    assert sink.unacknowledged == 1
+    os.kill(sink.pid, signal.SIGKILL)
+    while sink.unacknowledged and not sink.in_process:  # the next write finds the pipe broken
+        time.sleep(0.01)
+        sink.write([], [])
+    sink.write([(_order("after"), 2)], [_update(2, "after", OrderStatus.NEW, 0.0)])
+    assert sink.in_process
+    reader = JournalReader(journal.path)
+    # "before" was never acknowledged, so the engine wrote it when it took over.
+    assert (reader.order("before") or {}).get("status") == "NEW"
+    assert (reader.order("after") or {}).get("status") == "NEW"
+    sink.close()
+    reader.close()
     journal.close()
