@@ -286,17 +286,47 @@ def decode_message(frame: bytes) -> Reply | Report:
         msg = _MESSAGE_DECODER.decode(frame)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"malformed frame: {exc}") from None
-    if isinstance(msg, _RiskEventWire):
-        return RiskEvent(
-            kind=msg.kind,
-            message=msg.message,
-            ts_event=msg.ts_event,
-            scope=msg.scope,
-            target=msg.target,
-            seq=msg.seq,
-            source="cerebellum",
-        )
-    return msg
+    return _risk_event(msg) if isinstance(msg, _RiskEventWire) else msg
+
+
+def _risk_event(msg: _RiskEventWire) -> RiskEvent:
+    return RiskEvent(
+        kind=msg.kind,
+        message=msg.message,
+        ts_event=msg.ts_event,
+        scope=msg.scope,
+        target=msg.target,
+        seq=msg.seq,
+        source="cerebellum",
+    )
+
+
+_FRAME_DECODER: msgspec.json.Decoder[list[Reply | _OrderUpdateWire | _RiskEventWire]] = (
+    msgspec.json.Decoder(list[Reply | _OrderUpdateWire | _RiskEventWire])
+)
+
+
+def decode_frame(frame: bytes) -> list[Reply | Report | ProtocolError]:
+    """Decode a frame of envelopes (one per line) in order; a bad one becomes a ProtocolError.
+
+    A well-formed frame is decoded in one call, as a JSON array (compact JSON has no
+    raw newline, so the lines become its elements); a frame with a bad envelope, or
+    larger than one envelope may be, is decoded line by line.
+    """
+    if b"\n" in frame and len(frame) <= MAX_FRAME_BYTES:
+        try:
+            msgs = _FRAME_DECODER.decode(b"[" + frame.replace(b"\n", b",") + b"]")
+        except msgspec.DecodeError:
+            pass
+        else:
+            return [_risk_event(m) if isinstance(m, _RiskEventWire) else m for m in msgs]
+    out: list[Reply | Report | ProtocolError] = []
+    for envelope in frame.split(b"\n"):
+        try:
+            out.append(decode_message(envelope))
+        except ProtocolError as exc:
+            out.append(exc)
+    return out
 
 
 class _BookWire(_Wire, frozen=True, tag="BookSnapshot"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from engine.execution import protocol
 from engine.execution.protocol import ProtocolError, decode_market_data, decode_message
 from engine.model.commands import CancelAll, KillSwitch, NewOrder
 from engine.model.enums import OrderStatus, OrderType, Scope, Side, TradingState
-from engine.model.events import OrderUpdate
+from engine.model.events import OrderUpdate, RiskEvent
 from engine.model.market import BookSnapshot, Trade
 
 UPDATE = {
@@ -190,3 +191,40 @@ def test_market_data_decodes_to_normalized_types() -> None:
             ).encode(),
             1,
         )
+
+
+def test_a_frame_decodes_in_one_call_to_what_its_lines_decode_to() -> None:
+    """The one-call path (lines as a JSON array) and the line-by-line path agree."""
+    ack = {"v": 1, "type": "Ack", "req_id": 7, "last_seq": 17, "status": "NEW"}
+    risk = {
+        "v": 1,
+        "type": "RiskEvent",
+        "seq": 20,
+        "kind": "DEADMAN",
+        "scope": "GLOBAL",
+        "message": "no heartbeat",
+        "ts_event": 5,
+    }
+    lines = [json.dumps(m).encode() for m in (ack, UPDATE, {**UPDATE, "seq": 19}, risk)]
+    frame = b"\n".join(lines)
+    fast = protocol.decode_frame(frame)
+    by_line = [protocol.decode_message(line) for line in lines]
+    assert fast[:3] == by_line[:3]
+    risk_fast, risk_line = fast[3], by_line[3]
+    assert isinstance(risk_fast, RiskEvent)
+    assert isinstance(risk_line, RiskEvent)
+    # Each decode mints its own event id; everything else is the same.
+    assert msgspec.structs.replace(risk_fast, event_id="") == msgspec.structs.replace(
+        risk_line, event_id=""
+    )
+    assert [type(m).__name__ for m in fast] == [
+        "Ack",
+        "_OrderUpdateWire",
+        "_OrderUpdateWire",
+        "RiskEvent",
+    ]
+    # One bad line: the frame is decoded line by line and the bad one is marked in place.
+    slow = protocol.decode_frame(b"\n".join([lines[0], b'{"v":1,"type":"Ack"', lines[1]]))
+    assert isinstance(slow[1], protocol.ProtocolError)
+    assert slow[0] == fast[0]
+    assert slow[2] == fast[1]
