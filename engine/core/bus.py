@@ -58,8 +58,8 @@ class EventBus:
         self._supervisor = supervisor
         self._md_queue_size = md_queue_size
         self._subs: list[Subscription] = []
-        self._route_cache: dict[str, list[Subscription]] = {}
-        self._type_cache: dict[str, type] = {}
+        # topic -> (message type, lossy, subscribers); cleared when subscriptions change.
+        self._route_cache: dict[str, tuple[type, bool, list[Subscription]]] = {}
         self.published = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -98,10 +98,16 @@ class EventBus:
     # -- publish -------------------------------------------------------------
     def publish(self, topic: str, msg: Any) -> None:
         """Route ``msg`` to every matching subscriber. Never blocks."""
-        self._check_type(topic, msg)
+        route = self._route_cache.get(topic)
+        if route is None:
+            route = self._route_cache[topic] = self._route(topic)
+        expected, lossy, subs = route
+        if not isinstance(msg, expected):
+            raise TypeError(
+                f"topic {topic!r} carries {expected.__name__}, got {type(msg).__name__}"
+            )
         self.published += 1
-        lossy = topics.is_lossy(topic)
-        for sub in self._routes(topic):
+        for sub in subs:
             if sub.direct:
                 self._call_direct(sub, topic, msg)
                 continue
@@ -123,22 +129,11 @@ class EventBus:
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def _routes(self, topic: str) -> list[Subscription]:
-        routes = self._route_cache.get(topic)
-        if routes is None:
-            routes = [s for s in self._subs if topics.matches(s.pattern, topic)]
-            self._route_cache[topic] = routes
-        return routes
-
-    def _check_type(self, topic: str, msg: Any) -> None:
-        expected = self._type_cache.get(topic)
-        if expected is None:
-            expected = topics.TOPIC_TYPES[topics.family_of(topic)]
-            self._type_cache[topic] = expected
-        if not isinstance(msg, expected):
-            raise TypeError(
-                f"topic {topic!r} carries {expected.__name__}, got {type(msg).__name__}"
-            )
+    def _route(self, topic: str) -> tuple[type, bool, list[Subscription]]:
+        """What publishing on ``topic`` needs: its message type, lossiness, subscribers."""
+        expected = topics.TOPIC_TYPES[topics.family_of(topic)]
+        subs = [s for s in self._subs if topics.matches(s.pattern, topic)]
+        return expected, topics.is_lossy(topic), subs
 
     def _call_direct(self, sub: Subscription, topic: str, msg: Any) -> None:
         try:

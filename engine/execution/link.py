@@ -16,6 +16,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import zmq
@@ -83,6 +84,7 @@ class CerebellumLink:
         # req_id -> (reply future, monotonic deadline in ns); expired by the monitor.
         self._pending: dict[int, tuple[asyncio.Future[Any], int]] = {}
         self._callbacks: dict[str, StrategyCallback] = {}
+        self._strategy_topics: dict[str, tuple[str, str]] = {}
         self.orders = OrderTracker()
         self.sequence: SequenceTracker[OrderUpdate | RiskEvent] = SequenceTracker()
         self.status = LinkStatus.DISCONNECTED
@@ -233,7 +235,7 @@ class CerebellumLink:
         if self._order_journal is not None:
             self._order_journal.stage_intent(order, self._clock.timestamp_ns(), time.monotonic_ns())
             self._schedule_journal()
-        return self._send_request(lambda rid: protocol.encode_command(rid, order), True)
+        return self._send_request(partial(protocol.encode_new_order, order=order), True)
 
     async def _recover_unknown_outcome(self, order: NewOrder) -> Any:
         log.warning("no answer for order %s; querying the core", order.client_order_id)
@@ -402,9 +404,18 @@ class CerebellumLink:
                 callback(report, fill)
             except Exception:
                 log.exception("order callback of %s failed", report.strategy_id)
-        self._bus.publish(topics.exec_order(report.strategy_id), report)
+        order_topic, fill_topic = self._topics_of(report.strategy_id)
+        self._bus.publish(order_topic, report)
         if fill is not None:
-            self._bus.publish(topics.exec_fill(report.strategy_id), fill)
+            self._bus.publish(fill_topic, fill)
+
+    def _topics_of(self, strategy_id: str) -> tuple[str, str]:
+        """A strategy's order and fill topics (built once: this is the report path)."""
+        pair = self._strategy_topics.get(strategy_id)
+        if pair is None:
+            pair = (topics.exec_order(strategy_id), topics.exec_fill(strategy_id))
+            self._strategy_topics[strategy_id] = pair
+        return pair
 
     def _schedule_journal(self, delay_s: float = 0.002) -> None:
         # A moment later, in one transaction: whoever awaits the report runs (and sends) first.

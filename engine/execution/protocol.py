@@ -235,18 +235,20 @@ def encode_replay(req_id: int, from_seq: int) -> bytes:
     return _envelope("ReplayReports", req_id, from_seq=from_seq)
 
 
+def encode_new_order(req_id: int, order: NewOrder) -> bytes:
+    """Encode a NewOrder (the hot path): the struct's own fields are the wire's."""
+    if not math.isfinite(order.qty) or (order.price is not None and not math.isfinite(order.price)):
+        raise ProtocolError("order quantity and price must be finite")
+    return b'{"v":1,"type":"NewOrder","req_id":%d,%s' % (req_id, _ENCODER.encode(order)[1:])
+
+
 def encode_command(
     req_id: int, cmd: NewOrder | Cancel | CancelAll | Flatten | KillSwitch | Resume
 ) -> bytes:
     """Encode one engine command as a v1 frame."""
     match cmd:
         case NewOrder():
-            if not math.isfinite(cmd.qty) or (
-                cmd.price is not None and not math.isfinite(cmd.price)
-            ):
-                raise ProtocolError("order quantity and price must be finite")
-            # The order's own fields are the wire's: encode the struct (in C) behind the header.
-            return b'{"v":1,"type":"NewOrder","req_id":%d,%s' % (req_id, _ENCODER.encode(cmd)[1:])
+            return encode_new_order(req_id, cmd)
         case Cancel():
             return _envelope("Cancel", req_id, client_order_id=cmd.client_order_id)
         case CancelAll():
