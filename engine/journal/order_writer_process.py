@@ -44,6 +44,7 @@ _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _PIPE_BYTES = 1 << 20
 _HEADER = 4
 _ACK = 8  # the child's running count of committed batches
+NICENESS = 10
 
 
 class OrderWriterProcess:
@@ -184,6 +185,9 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     from engine.journal.writer import OrderRows
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A background writer: when the CPUs are contended, the engine loop and the core go
+    # first (the pipe absorbs bursts, and pushes back if the journal falls behind).
+    os.nice(NICENESS)
     rows = OrderRows(path)
     decoder = msgspec.msgpack.Decoder(Batch)
     buf = bytearray()
