@@ -36,7 +36,7 @@ from engine.execution.order_tracker import OrderTracker
 from engine.execution.process import CoreProcess
 from engine.execution.sequencing import SequenceTracker
 from engine.journal import Journal
-from engine.journal.writer import OrderJournal
+from engine.journal.order_journal import OrderJournal
 from engine.marketdata.router import MarketDataRouter
 from engine.model.commands import Cancel, CancelAll, Flatten, KillSwitch, NewOrder, Resume
 from engine.model.enums import LinkStatus, OrderStatus, RiskEventKind

@@ -26,19 +26,54 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 
+from engine.journal.order_rows import OrderRows
 from engine.model.commands import NewOrder
 from engine.model.events import OrderUpdate
 
-if TYPE_CHECKING:
-    from engine.journal.writer import OrderRows
-
 log = logging.getLogger(__name__)
 
-Batch = tuple[list[tuple[NewOrder, int]], list[OrderUpdate]]
+
+class _Intent(msgspec.Struct):
+    """A NewOrder as the child decodes it: enums stay text (what SQLite stores)."""
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    order_type: str
+    qty: float
+    price: float | None = None
+    time_in_force: str = "GTC"
+    post_only: bool = False
+    reduce_only: bool = False
+
+
+class _Report(msgspec.Struct):
+    """An OrderUpdate as the child decodes it (the fields its rows need)."""
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    status: str
+    cum_qty: float
+    avg_price: float
+    ts_event: int
+    venue_order_id: str | None = None
+    reason: str | None = None
+    last_qty: float | None = None
+    last_price: float | None = None
+    fee: float | None = None
+    fee_asset: str | None = None
+    liquidity: str | None = None
+    exec_id: str | None = None
+    unsolicited: bool = False
+
+
+Batch = tuple[list[tuple[_Intent, int]], list[_Report]]
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _PIPE_BYTES = 1 << 20
@@ -73,7 +108,7 @@ class OrderWriterProcess:
     @classmethod
     def start(cls, path: Path) -> OrderWriterProcess:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.journal.order_writer_process", str(path)],
+            [sys.executable, "-m", "engine.journal.order_writer_child", str(path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,  # Ctrl+C stops the engine, which then closes the pipe
@@ -143,8 +178,6 @@ class OrderWriterProcess:
 
     def _rows(self) -> OrderRows:
         if self._fallback is None:
-            from engine.journal.writer import OrderRows
-
             self._fallback = OrderRows(self.path)
         return self._fallback
 
@@ -182,8 +215,6 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
 
     After each commit the running count of batches handled goes to ``ack_fd``.
     """
-    from engine.journal.writer import OrderRows
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A background writer: when the CPUs are contended, the engine loop and the core go
     # first (the pipe absorbs bursts, and pushes back if the journal falls behind).
@@ -196,8 +227,8 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     while True:
         chunk = os.read(fd, _PIPE_BYTES)
         buf += chunk
-        intents: list[tuple[NewOrder, int]] = []
-        updates: list[OrderUpdate] = []
+        intents: list[tuple[_Intent, int]] = []
+        updates: list[_Report] = []
         start = 0
         count = 0
         while len(buf) - start >= _HEADER:
@@ -226,9 +257,7 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     return 1 if failures else 0
 
 
-def _commit(
-    rows: OrderRows, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]
-) -> int:
+def _commit(rows: OrderRows, intents: list[tuple[_Intent, int]], updates: list[_Report]) -> int:
     for attempt in range(3):
         try:
             rows.write(intents, updates)
@@ -240,10 +269,3 @@ def _commit(
         "order journal process: %d orders and %d reports not journaled", len(intents), len(updates)
     )
     return 1
-
-
-if __name__ == "__main__":
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s order-journal %(levelname)s %(message)s"
-    )
-    sys.exit(serve(Path(sys.argv[1])))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.journal.writer import connect
+from engine.journal.connection import connect
 from engine.model.enums import Scope, TradingState
 
 

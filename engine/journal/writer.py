@@ -34,12 +34,22 @@ import sqlite3
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from engine.journal.connection import connect
 from engine.journal.intent_log import OrderIntentLog
 from engine.journal.migrations import migrate
+from engine.journal.order_journal import OrderJournal
+from engine.journal.order_rows import (
+    INSERT_FILL,
+    UPDATE_ORDER,
+    OrderRows,
+    intent_row,
+    update_row,
+)
+from engine.journal.order_writer_process import OrderWriterProcess
 from engine.journal.recovery import restore_unwritten_intents
-from engine.journal.statements import INSERT_INTENT as _INSERT_INTENT
+from engine.journal.statements import INSERT_INTENT
 from engine.model.commands import NewOrder
 from engine.model.enums import Scope, TradingState
 from engine.model.events import Fill, OrderUpdate, RiskEvent
@@ -47,202 +57,6 @@ from engine.model.events import Fill, OrderUpdate, RiskEvent
 log = logging.getLogger(__name__)
 
 _STOP = object()
-
-
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open the journal database with Crucible's pragmas."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def _intent_row(order: NewOrder, ts: int) -> tuple[Any, ...]:
-    return (
-        order.client_order_id,
-        order.strategy_id,
-        order.symbol,
-        order.side.value,
-        order.order_type.value,
-        order.qty,
-        order.price,
-        order.time_in_force.value,
-        int(order.post_only),
-        int(order.reduce_only),
-        ts,
-        ts,
-    )
-
-
-_UPSERT_ANSWERED = (
-    "INSERT INTO orders (client_order_id, strategy_id, symbol, side, order_type, qty, price,"
-    " time_in_force, post_only, reduce_only, status, cum_qty, avg_price, venue_order_id, reason,"
-    " ts_created, ts_updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(client_order_id) DO UPDATE SET status=excluded.status,"
-    " cum_qty=excluded.cum_qty, avg_price=excluded.avg_price,"
-    " venue_order_id=COALESCE(excluded.venue_order_id, venue_order_id), reason=excluded.reason,"
-    " ts_updated=excluded.ts_updated"
-    " WHERE status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= excluded.cum_qty"
-)
-
-
-def _answered_row(order: NewOrder, ts: int, u: OrderUpdate) -> tuple[Any, ...]:
-    # The order's fields, then its state (status .. reason, as in _update_row), then the times.
-    return (*_intent_row(order, ts)[:10], *_update_row(u)[:5], ts, u.ts_event)
-
-
-_UPDATE_ORDER = (
-    "UPDATE orders SET status=?, cum_qty=?, avg_price=?, venue_order_id=COALESCE(?, venue_order_id),"
-    " reason=?, ts_updated=? WHERE client_order_id=?"
-    # A replayed (older) report never moves an order backwards.
-    " AND status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= ?"
-)
-_INSERT_FILL = (
-    "INSERT OR IGNORE INTO fills (exec_id, client_order_id, strategy_id, symbol, side, qty,"
-    " price, fee, fee_asset, liquidity, unsolicited, ts_event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-def _update_row(u: OrderUpdate) -> tuple[Any, ...]:
-    return (
-        u.status.value,
-        u.cum_qty,
-        u.avg_price,
-        u.venue_order_id,
-        u.reason,
-        u.ts_event,
-        u.client_order_id,
-        u.cum_qty,
-    )
-
-
-def _fill_row(f: Fill) -> tuple[Any, ...]:
-    return (
-        f.exec_id,
-        f.client_order_id,
-        f.strategy_id,
-        f.symbol,
-        f.side.value,
-        f.qty,
-        f.price,
-        f.fee,
-        f.fee_asset,
-        f.liquidity.value if f.liquidity else None,
-        int(f.unsolicited),
-        f.ts_event,
-    )
-
-
-class OrderRows:
-    """Writes batches of order intents and reports as ``orders`` and ``fills`` rows."""
-
-    def __init__(self, path: Path) -> None:
-        self._conn = connect(path)
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the writer thread checkpoints
-        self._conn.execute("PRAGMA synchronous=OFF")
-
-    def write(self, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]) -> None:
-        """Commit a batch; an order sent and answered within the batch becomes one row write.
-
-        Reports arrive in sequence order, so an order's last update in the batch is its
-        state; it is merged into the order's insert when the intent is in the same batch.
-        """
-        fills = [_fill_row(Fill.from_update(u)) for u in updates if u.is_fill]
-        latest = {u.client_order_id: u for u in updates}
-        fresh: list[tuple[Any, ...]] = []
-        answered: list[tuple[Any, ...]] = []
-        for order, ts in intents:
-            update = latest.pop(order.client_order_id, None)
-            if update is None:
-                fresh.append(_intent_row(order, ts))
-            else:
-                answered.append(_answered_row(order, ts, update))
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if fresh:
-                conn.executemany(_INSERT_INTENT, fresh)
-            if answered:
-                conn.executemany(_UPSERT_ANSWERED, answered)
-            if latest:
-                conn.executemany(_UPDATE_ORDER, [_update_row(u) for u in latest.values()])
-            if fills:
-                conn.executemany(_INSERT_FILL, fills)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-class RowSink(Protocol):
-    """Where OrderJournal sends its batches: OrderRows, or a process that owns one."""
-
-    def write(self, intents: list[tuple[NewOrder, int]], updates: list[OrderUpdate]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class OrderJournal:
-    """The engine loop's journal of order intents and reports (``orders`` and ``fills``).
-
-    Intents are staged until their first report arrives and then written as one
-    row with that state, which halves the order path's SQLite work (an INSERT and
-    a later UPDATE become one INSERT). The intent log already holds every staged
-    intent, and ``Journal.open`` restores the rows a crash kept from being written;
-    an intent still unanswered after ``intent_hold_ns`` is written as PENDING_NEW.
-    Batches go to ``sink``: the rows are written there (by default in a child
-    process, see ``OrderWriterProcess``).
-    """
-
-    def __init__(self, sink: RowSink, intent_hold_ns: int = 250_000_000) -> None:
-        self._sink = sink
-        self._hold_ns = intent_hold_ns
-        # client order id -> (order, ts, monotonic ns when staged); insertion = age order.
-        self._held: dict[str, tuple[NewOrder, int, int]] = {}
-        self._updates: list[OrderUpdate] = []
-
-    @property
-    def held(self) -> int:
-        """Intents staged and not yet written."""
-        return len(self._held)
-
-    def stage_intent(self, order: NewOrder, ts: int, now_ns: int) -> None:
-        self._held.setdefault(order.client_order_id, (order, ts, now_ns))
-
-    def stage_update(self, update: OrderUpdate) -> None:
-        self._updates.append(update)
-
-    def flush(self, now_ns: int, *, everything: bool = False) -> None:
-        """Write the staged reports, their orders' intents and every intent held too long."""
-        held = self._held
-        intents: list[tuple[NewOrder, int]] = []
-        updates, self._updates = self._updates, []
-        for u in updates:
-            entry = held.pop(u.client_order_id, None)
-            if entry is not None:
-                intents.append((entry[0], entry[1]))
-        expired_before = now_ns - self._hold_ns
-        expired = []
-        for cid, (_, _, staged) in held.items():
-            if not everything and staged > expired_before:
-                break
-            expired.append(cid)
-        for cid in expired:
-            order, ts, _ = held.pop(cid)
-            intents.append((order, ts))
-        if intents or updates:
-            self._sink.write(intents, updates)
-
-    def close(self) -> None:
-        self._sink.close()
 
 
 class Journal:
@@ -303,8 +117,6 @@ class Journal:
         """
         if in_process:
             return OrderJournal(OrderRows(self.path))
-        from engine.journal.order_writer_process import OrderWriterProcess
-
         return OrderJournal(OrderWriterProcess.start(self.path))
 
     # -- writing -------------------------------------------------------------
@@ -376,13 +188,29 @@ class Journal:
     # -- typed records ---------------------------------------------------------
     def record_order_intent(self, order: NewOrder, ts: int) -> Future[None]:
         """Record an order's row (the link itself uses OrderIntentLog and OrderJournal)."""
-        return self.submit(_INSERT_INTENT, _intent_row(order, ts))
+        return self.submit(INSERT_INTENT, intent_row(order, ts))
 
     def record_order_update(self, u: OrderUpdate) -> Future[None]:
-        return self.submit(_UPDATE_ORDER, _update_row(u))
+        return self.submit(UPDATE_ORDER, update_row(u))
 
     def record_fill(self, f: Fill) -> Future[None]:
-        return self.submit(_INSERT_FILL, _fill_row(f))
+        return self.submit(
+            INSERT_FILL,
+            (
+                f.exec_id,
+                f.client_order_id,
+                f.strategy_id,
+                f.symbol,
+                f.side,
+                f.qty,
+                f.price,
+                f.fee,
+                f.fee_asset,
+                f.liquidity,
+                int(f.unsolicited),
+                f.ts_event,
+            ),
+        )
 
     def record_risk_event(self, e: RiskEvent) -> Future[None]:
         return self.submit(

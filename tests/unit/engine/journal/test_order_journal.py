@@ -6,8 +6,8 @@ from pathlib import Path
 
 from engine.journal import Journal
 from engine.journal.intent_log import OrderIntentLog, read_intents
+from engine.journal.order_rows import OrderRows
 from engine.journal.queries import JournalReader
-from engine.journal.writer import OrderRows
 from engine.model.commands import NewOrder
 from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
 from engine.model.events import OrderUpdate
