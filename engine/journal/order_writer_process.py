@@ -107,10 +107,15 @@ class OrderWriterProcess:
 
     @classmethod
     def start(cls, path: Path) -> OrderWriterProcess:
+        # The child imports this package from where the parent did, installed or not.
+        source_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen(
             [sys.executable, "-m", "engine.journal.order_writer_child", str(path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=env,
             start_new_session=True,  # Ctrl+C stops the engine, which then closes the pipe
         )
         assert proc.stdin is not None
