@@ -2,11 +2,17 @@
 
 Positions change only here, only on a fill, at the fill's price and quantity
 (DESIGN invariant 2). Each fill is applied once (``exec_id``).
+
+Open orders are indexed by strategy, so a pre-trade check costs what the
+strategy has open, not what the session has ever sent. Closed orders and
+applied exec ids are kept up to a bound (the newest), which leaves a long
+session's memory flat; the bounds are far above what the core can replay.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from engine.execution.protocol import SnapshotReport
 from engine.model.enums import OrderStatus
@@ -42,18 +48,25 @@ def apply_fill(pos: Position, fill: Fill) -> Position:
 class OrderTracker:
     """Orders by client id, positions by (strategy, symbol); updated only from reports."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_closed: int = 100_000, max_exec_ids: int = 500_000) -> None:
         self.orders: dict[str, OrderView] = {}
         self.positions: dict[tuple[str, str], Position] = {}
-        self._exec_ids: set[str] = set()
         self.invalid_transitions = 0
+        self._open: dict[str, dict[str, OrderView]] = {}  # strategy -> client id -> view
+        self._closed: deque[str] = deque()  # client ids in the order they closed
+        self._max_closed = max_closed
+        self._exec_ids: set[str] = set()
+        self._exec_order: deque[str] = deque()
+        self._max_exec_ids = max_exec_ids
 
     def on_submitted(self, view: OrderView) -> None:
-        self.orders.setdefault(view.client_order_id, view)
+        if view.client_order_id not in self.orders:
+            self._store(view, None)
 
     def on_update(self, update: OrderUpdate) -> Fill | None:
         """Apply one report; return the Fill it carries (None if none or already applied)."""
         view = self.orders.get(update.client_order_id)
+        prev = view
         if view is None:
             view = OrderView(
                 update.client_order_id,
@@ -66,24 +79,46 @@ class OrderTracker:
                 OrderStatus.PENDING_NEW,
             )
         try:
-            self.orders[update.client_order_id] = view.apply(update)
+            self._store(view.apply(update), prev)
         except InvalidOrderTransition as exc:
             self.invalid_transitions += 1
             log.error("order %s: %s (report seq %d)", update.client_order_id, exc, update.seq)
         if not update.is_fill or update.exec_id in self._exec_ids:
             return None
         fill = Fill.from_update(update)
-        self._exec_ids.add(fill.exec_id)
+        self._remember_exec_id(fill.exec_id)
         key = (fill.strategy_id, fill.symbol)
         self.positions[key] = apply_fill(self.positions.get(key, Position(*key)), fill)
         return fill
 
+    def _store(self, view: OrderView, prev: OrderView | None) -> None:
+        cid = view.client_order_id
+        self.orders[cid] = view
+        open_orders = self._open.get(view.strategy_id)
+        if open_orders is None:
+            open_orders = self._open[view.strategy_id] = {}
+        if view.status.is_open:
+            open_orders[cid] = view
+            return
+        open_orders.pop(cid, None)
+        if prev is None or prev.status.is_open:
+            self._closed.append(cid)
+            while len(self._closed) > self._max_closed:
+                old = self._closed.popleft()
+                kept = self.orders.get(old)
+                if kept is not None and not kept.status.is_open:
+                    del self.orders[old]
+
+    def _remember_exec_id(self, exec_id: str) -> None:
+        self._exec_ids.add(exec_id)
+        self._exec_order.append(exec_id)
+        if len(self._exec_order) > self._max_exec_ids:
+            self._exec_ids.discard(self._exec_order.popleft())
+
     def open_orders(self, strategy_id: str | None = None) -> list[OrderView]:
-        return [
-            o
-            for o in self.orders.values()
-            if o.status.is_open and (strategy_id is None or o.strategy_id == strategy_id)
-        ]
+        if strategy_id is not None:
+            return list(self._open.get(strategy_id, {}).values())
+        return [o for by_id in self._open.values() for o in by_id.values()]
 
     def position(self, strategy_id: str, symbol: str) -> Position:
         return self.positions.get((strategy_id, symbol), Position(strategy_id, symbol))
@@ -92,38 +127,48 @@ class OrderTracker:
         """Adopt the executor's view; return human-readable discrepancies."""
         notes: list[str] = []
         live = {o.client_order_id: o for o in snap.open_orders}
-        for cid, view in list(self.orders.items()):
-            if view.status.is_open and cid not in live:
+        for view in self.open_orders():  # a copy: marking one CANCELED changes the index
+            if view.client_order_id not in live:
+                cid = view.client_order_id
                 notes.append(f"order {cid} unknown to the executor: marked CANCELED")
-                self.orders[cid] = OrderView(
-                    view.client_order_id,
-                    view.strategy_id,
-                    view.symbol,
-                    view.side,
-                    view.order_type,
-                    view.qty,
-                    view.price,
-                    OrderStatus.CANCELED,
-                    view.cum_qty,
-                    view.avg_price,
-                    view.venue_order_id,
-                    snap.ts_init,
-                    "lost_on_reconcile",
+                self._store(
+                    OrderView(
+                        view.client_order_id,
+                        view.strategy_id,
+                        view.symbol,
+                        view.side,
+                        view.order_type,
+                        view.qty,
+                        view.price,
+                        OrderStatus.CANCELED,
+                        view.cum_qty,
+                        view.avg_price,
+                        view.venue_order_id,
+                        snap.ts_init,
+                        "lost_on_reconcile",
+                    ),
+                    view,
                 )
         for o in snap.open_orders:
-            self.orders[o.client_order_id] = OrderView(
-                o.client_order_id,
-                o.strategy_id,
-                o.symbol,
-                o.side,
-                o.order_type,
-                o.qty,
-                o.price,
-                o.status,
-                o.cum_qty,
-                o.avg_price,
-                o.venue_order_id,
-                o.ts_event,
+            prev = self.orders.get(o.client_order_id)
+            if prev is not None and prev.strategy_id != o.strategy_id:
+                self._open.get(prev.strategy_id, {}).pop(o.client_order_id, None)
+            self._store(
+                OrderView(
+                    o.client_order_id,
+                    o.strategy_id,
+                    o.symbol,
+                    o.side,
+                    o.order_type,
+                    o.qty,
+                    o.price,
+                    o.status,
+                    o.cum_qty,
+                    o.avg_price,
+                    o.venue_order_id,
+                    o.ts_event,
+                ),
+                prev,
             )
         venue_positions = {(p.strategy_id, p.symbol): p for p in snap.positions}
         for key in set(self.positions) | set(venue_positions):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 
+import msgspec
 import pytest
 
 from engine.execution.order_tracker import OrderTracker, apply_fill
 from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
 from engine.model.events import Fill, OrderUpdate
+from engine.model.orders import OrderView
 from engine.model.positions import Position
 
 
@@ -128,3 +130,61 @@ def test_apply_fill_matches_a_unit_by_unit_reference_on_random_fills() -> None:
         ref_qty, ref_realized = _loop_position(fills)
         assert pos.qty == pytest.approx(ref_qty, abs=1e-9)
         assert pos.realized_pnl == pytest.approx(ref_realized, abs=1e-6)
+
+
+def _report(
+    seq: int, cid: str, strategy: str, status: OrderStatus, exec_id: str | None = None
+) -> OrderUpdate:
+    filled = status is OrderStatus.FILLED
+    return msgspec.structs.replace(
+        _update(
+            seq,
+            status,
+            cum=2.0 if filled else 0.0,
+            last=2.0 if filled else None,
+            px=100.0 if filled else None,
+            exec_id=exec_id,
+        ),
+        client_order_id=cid,
+        strategy_id=strategy,
+    )
+
+
+def test_open_orders_follow_every_transition_per_strategy() -> None:
+    t = OrderTracker()
+    for i, strategy in enumerate(["a", "a", "b"]):
+        t.on_submitted(
+            OrderView(
+                f"o{i}",
+                strategy,
+                "BTC/USDT",
+                Side.BUY,
+                OrderType.LIMIT,
+                2.0,
+                100.0,
+                OrderStatus.PENDING_NEW,
+            )
+        )
+    t.on_update(_report(1, "o0", "a", OrderStatus.NEW))
+    t.on_update(_report(2, "o1", "a", OrderStatus.NEW))
+    t.on_update(_report(3, "o1", "a", OrderStatus.FILLED, "E1"))
+    t.on_update(_report(4, "o2", "b", OrderStatus.CANCELED))
+    assert [o.client_order_id for o in t.open_orders("a")] == ["o0"]
+    assert t.open_orders("b") == []
+    assert [o.client_order_id for o in t.open_orders()] == ["o0"]
+    assert t.open_orders("a")[0].status is OrderStatus.NEW
+    assert t.open_orders("nobody") == []
+
+
+def test_a_long_session_keeps_only_the_newest_closed_orders_and_exec_ids() -> None:
+    t = OrderTracker(max_closed=3, max_exec_ids=4)
+    t.on_update(_report(1, "resting", "s", OrderStatus.NEW))
+    for i in range(10):
+        t.on_update(_report(2 + 2 * i, f"f{i}", "s", OrderStatus.NEW))
+        t.on_update(_report(3 + 2 * i, f"f{i}", "s", OrderStatus.FILLED, f"E{i}"))
+    assert sorted(t.orders) == ["f7", "f8", "f9", "resting"]  # open orders are never dropped
+    assert [o.client_order_id for o in t.open_orders()] == ["resting"]
+    assert t.position("s", "BTC/USDT").qty == pytest.approx(20.0)
+    # A replay of a recent fill is still recognised and ignored.
+    assert t.on_update(_report(99, "f9", "s", OrderStatus.FILLED, "E9")) is None
+    assert t.position("s", "BTC/USDT").qty == pytest.approx(20.0)
