@@ -115,9 +115,12 @@ class Journal:
         The rows are written by a child process unless ``in_process``: on the order
         path the SQLite work is the engine loop's largest single cost.
         """
-        if in_process:
-            return OrderJournal(OrderRows(self.path))
-        return OrderJournal(OrderWriterProcess.start(self.path))
+        if not in_process:
+            try:
+                return OrderJournal(OrderWriterProcess.start(self.path))
+            except OSError as exc:
+                log.error("could not start the order journal process (%s): writing in process", exc)
+        return OrderJournal(OrderRows(self.path))
 
     # -- writing -------------------------------------------------------------
     def submit(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Future[None]:

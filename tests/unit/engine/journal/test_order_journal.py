@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from engine.journal import Journal
 from engine.journal.intent_log import OrderIntentLog, read_intents
 from engine.journal.order_rows import OrderRows
@@ -203,4 +205,26 @@ def test_when_the_writer_process_dies_the_engine_writes_the_rows_itself(tmp_path
     assert (reader.order("after") or {}).get("status") == "NEW"
     sink.close()
     reader.close()
+    journal.close()
+
+
+def test_without_a_journal_process_the_engine_writes_the_rows_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError("no processes left")
+
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.open()
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    oj = journal.order_journal()
+    oj.stage_intent(_order("A"), 1, now_ns=0)
+    oj.stage_update(_update(1, "A", OrderStatus.NEW, 0.0))
+    oj.flush(now_ns=0)
+    reader = JournalReader(journal.path)
+    assert (reader.order("A") or {}).get("status") == "NEW"  # written at once, in process
+    reader.close()
+    oj.close()
     journal.close()
