@@ -22,6 +22,12 @@ from engine.model.positions import Position
 
 log = logging.getLogger(__name__)
 
+_PENDING_NEW, _NEW, _PARTIALLY_FILLED = (
+    OrderStatus.PENDING_NEW,
+    OrderStatus.NEW,
+    OrderStatus.PARTIALLY_FILLED,
+)
+
 
 def apply_fill(pos: Position, fill: Fill) -> Position:
     """The position after ``fill`` (pure): average price on increase, realised PnL on decrease."""
@@ -92,22 +98,26 @@ class OrderTracker:
         return fill
 
     def _store(self, view: OrderView, prev: OrderView | None) -> None:
+        # On every report: identity tests, not OrderStatus.is_open (an enum property).
         cid = view.client_order_id
         self.orders[cid] = view
         open_orders = self._open.get(view.strategy_id)
         if open_orders is None:
             open_orders = self._open[view.strategy_id] = {}
-        if view.status.is_open:
+        status = view.status
+        if status is _NEW or status is _PARTIALLY_FILLED or status is _PENDING_NEW:
             open_orders[cid] = view
-            return
-        open_orders.pop(cid, None)
-        if prev is None or prev.status.is_open:
+        elif open_orders.pop(cid, None) is not None or prev is None:
             self._closed.append(cid)
-            while len(self._closed) > self._max_closed:
-                old = self._closed.popleft()
-                kept = self.orders.get(old)
-                if kept is not None and not kept.status.is_open:
-                    del self.orders[old]
+            if len(self._closed) > self._max_closed:
+                self._forget_closed()
+
+    def _forget_closed(self) -> None:
+        while len(self._closed) > self._max_closed:
+            old = self._closed.popleft()
+            kept = self.orders.get(old)
+            if kept is not None and not kept.status.is_open:
+                del self.orders[old]
 
     def _remember_exec_id(self, exec_id: str) -> None:
         self._exec_ids.add(exec_id)
