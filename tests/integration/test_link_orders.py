@@ -271,3 +271,17 @@ def test_the_headless_loop_busy_polls_while_an_order_is_in_flight(
     _, during, after = busy_poll.run(trade())
     assert during > 0
     assert after == 0
+
+
+async def test_the_start_up_heap_is_kept_out_of_the_cyclic_collector(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
+    """Start-up objects are frozen while the engine runs (a full collection over them
+    stalled the loop ~100 ms in `bench link`) and released when it stops."""
+    import gc
+
+    async with running_engine(tmp_path, cerebellum_binary) as engine:
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000, frozen  # libraries, models and components
+        assert engine.link.status is LinkStatus.CONNECTED
+    assert gc.get_freeze_count() == 0
