@@ -218,7 +218,9 @@ class OrderWriterProcess:
 def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     """The child: read batches from ``fd`` until it closes, committing as they come.
 
-    After each commit the running count of batches handled goes to ``ack_fd``.
+    After each commit the running count of batches handled goes to ``ack_fd``. A batch
+    that cannot be committed is not acknowledged: the child exits, and the engine
+    writes it (and what follows) itself.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A background writer: when the CPUs are contended, the engine loop and the core go
@@ -227,7 +229,6 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     rows = OrderRows(path)
     decoder = msgspec.msgpack.Decoder(Batch)
     buf = bytearray()
-    failures = 0
     handled = 0
     while True:
         chunk = os.read(fd, _PIPE_BYTES)
@@ -251,26 +252,29 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
             intents += more_intents
             updates += more_updates
         del buf[:start]
-        if intents or updates:
-            failures += _commit(rows, intents, updates)
+        if (intents or updates) and not _commit(rows, intents, updates):
+            rows.close()
+            return 1
         if count:
             handled += count
             os.write(ack_fd, handled.to_bytes(_ACK, "little"))
         if not chunk:
             break
     rows.close()
-    return 1 if failures else 0
+    return 0
 
 
-def _commit(rows: OrderRows, intents: list[tuple[_Intent, int]], updates: list[_Report]) -> int:
+def _commit(rows: OrderRows, intents: list[tuple[_Intent, int]], updates: list[_Report]) -> bool:
     for attempt in range(3):
         try:
             rows.write(intents, updates)
-            return 0
+            return True
         except sqlite3.Error as exc:
             log.error("order journal process: commit failed (attempt %d): %s", attempt + 1, exc)
             time.sleep(0.05 * (attempt + 1))
     log.error(
-        "order journal process: %d orders and %d reports not journaled", len(intents), len(updates)
+        "order journal process: %d orders and %d reports not committed; leaving them to the engine",
+        len(intents),
+        len(updates),
     )
-    return 1
+    return False

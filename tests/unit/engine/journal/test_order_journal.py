@@ -228,3 +228,23 @@ def test_without_a_journal_process_the_engine_writes_the_rows_itself(
     reader.close()
     oj.close()
     journal.close()
+
+
+def test_a_batch_the_process_cannot_commit_is_not_acknowledged_and_not_lost(
+    tmp_path: Path,
+) -> None:
+    from engine.journal.order_writer_process import OrderWriterProcess
+
+    path = tmp_path / "j.sqlite"  # no schema yet: every commit in the child fails
+    sink = OrderWriterProcess.start(path)
+    sink.write([(_order("A"), 1)], [_update(1, "A", OrderStatus.NEW, 0.0)])
+    assert sink._proc.wait(10) == 1  # gave up after its retries, without acknowledging
+    assert sink.acknowledged == 0
+    journal = Journal(path)
+    journal.open()  # the schema exists now: the engine's own write can succeed
+    sink.close()
+    assert sink.in_process
+    reader = JournalReader(path)
+    assert (reader.order("A") or {}).get("status") == "NEW"
+    reader.close()
+    journal.close()
