@@ -73,8 +73,9 @@ class CommandChannel:
     def send(self, frame: bytes, is_order: bool = False, *, batch: bool = False) -> None:
         """Send a frame (an order's frame is appended to the intent log first).
 
-        With ``batch`` the frame waits for the end of the current loop turn, so a
-        burst of orders shares one journal transaction; otherwise it leaves now.
+        With ``batch`` the frame waits for the end of the current loop turn or until
+        ``flush_at`` frames are waiting, so a burst of orders shares one message and
+        one intent-log write; otherwise it leaves now.
         """
         self._outbox.append((frame, is_order))
         if not batch or len(self._outbox) >= self.flush_at:

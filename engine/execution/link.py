@@ -340,7 +340,8 @@ class CerebellumLink:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         deadline = time.monotonic_ns() + (timeout_ms or self._cfg.command_timeout_ms) * 1_000_000
         self._pending[req_id] = (fut, deadline)
-        # Alone in flight: send at once (latency); in a burst: one journal transaction per turn.
+        # Alone in flight: send at once (latency); in a burst: one frame and one intent-log
+        # write per 32 commands or per loop turn (see CommandChannel.send).
         self._channel.send(encode(req_id), is_order, batch=len(self._pending) > 1)
         return fut
 

@@ -1,17 +1,17 @@
 """Journal: a writer thread owns the SQLite connection (WAL mode).
 
-The order path is the exception, written by the engine loop itself (which
-sends the orders and receives their reports), because any other thread that
-works while an order is in flight competes with the loop for the interpreter
-lock exactly then:
+The order path is the exception, kept off both the writer thread and the
+engine loop's own time, because any other thread that works while an order
+is in flight competes with the loop for the interpreter lock exactly then:
 
 * an order's intent is appended to the intent log (``OrderIntentLog``, an
   append-only file of the order frames beside the journal) immediately
   before the order leaves, so an order can never reach the venue without a
   record that survives the process;
-* the ``orders`` and ``fills`` rows go through ``OrderJournal``, the loop's
-  own connection to the journal, in batches committed a moment after the
-  reports were handled, so the code awaiting a fill runs first.
+* the ``orders`` and ``fills`` rows are staged by ``OrderJournal`` on the loop
+  (an order's row waits for its first answer) and written in batches by the
+  order journal process (``OrderWriterProcess``), or in process if that
+  process is unavailable.
 
 The writer thread handles every other table and runs the WAL checkpoints.
 
@@ -20,7 +20,7 @@ that resolves once the row is committed, so callers that must know a row is
 durable can await it, and nobody else waits. Writes queued together are
 committed in one transaction. In WAL mode a committed transaction survives a
 crash or ``kill -9`` of the process whatever the ``synchronous`` setting
-(``NORMAL`` here, ``OFF`` on the loop's connections); only an OS crash or a
+(``NORMAL`` here, ``OFF`` for the order rows); only an OS crash or a
 power loss can lose the last ones.
 """
 
