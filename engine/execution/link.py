@@ -147,8 +147,10 @@ class CerebellumLink:
         if self._journal_flush is not None:
             self._journal_flush.cancel()
         self._flush_journal(everything=True)
-        if self._order_journal is not None:
-            self._order_journal.close()
+        journal, self._order_journal = self._order_journal, None  # reports from now on: not staged
+        if journal is not None:
+            # Waits for the journal process to commit its last batches: not on the loop.
+            await asyncio.get_running_loop().run_in_executor(None, journal.close)
         if self._channel is not None:
             self._channel.close()
         if self._md_channel is not None:

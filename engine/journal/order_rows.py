@@ -15,8 +15,8 @@ from engine.journal.connection import connect
 from engine.journal.statements import INSERT_INTENT
 
 
-class OrderFields(Protocol):
-    """What an order's row needs (NewOrder has it)."""
+class _Owned(Protocol):
+    """Whose order it is, and on what: common to an order and its reports."""
 
     @property
     def client_order_id(self) -> str: ...
@@ -26,6 +26,11 @@ class OrderFields(Protocol):
     def symbol(self) -> str: ...
     @property
     def side(self) -> str: ...
+
+
+class OrderFields(_Owned, Protocol):
+    """What an order's row needs (NewOrder has it)."""
+
     @property
     def order_type(self) -> str: ...
     @property
@@ -40,17 +45,9 @@ class OrderFields(Protocol):
     def reduce_only(self) -> bool: ...
 
 
-class ReportFields(Protocol):
+class ReportFields(_Owned, Protocol):
     """What an order's state and its fill need (OrderUpdate has it)."""
 
-    @property
-    def client_order_id(self) -> str: ...
-    @property
-    def strategy_id(self) -> str: ...
-    @property
-    def symbol(self) -> str: ...
-    @property
-    def side(self) -> str: ...
     @property
     def status(self) -> str: ...
     @property

@@ -29,26 +29,12 @@ from pathlib import Path
 
 import msgspec
 
+from engine.journal.intent_log import IntentRecord
 from engine.journal.order_rows import OrderRows
 from engine.model.commands import NewOrder
 from engine.model.events import OrderUpdate
 
 log = logging.getLogger(__name__)
-
-
-class _Intent(msgspec.Struct):
-    """A NewOrder as the child decodes it: enums stay text (what SQLite stores)."""
-
-    client_order_id: str
-    strategy_id: str
-    symbol: str
-    side: str
-    order_type: str
-    qty: float
-    price: float | None = None
-    time_in_force: str = "GTC"
-    post_only: bool = False
-    reduce_only: bool = False
 
 
 class _Report(msgspec.Struct):
@@ -73,7 +59,7 @@ class _Report(msgspec.Struct):
     unsolicited: bool = False
 
 
-Batch = tuple[list[tuple[_Intent, int]], list[_Report]]
+Batch = tuple[list[tuple[IntentRecord, int]], list[_Report]]
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _PIPE_BYTES = 1 << 20
@@ -233,7 +219,7 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     while True:
         chunk = os.read(fd, _PIPE_BYTES)
         buf += chunk
-        intents: list[tuple[_Intent, int]] = []
+        intents: list[tuple[IntentRecord, int]] = []
         updates: list[_Report] = []
         start = 0
         count = 0
@@ -264,7 +250,9 @@ def serve(path: Path, fd: int = 0, ack_fd: int = 1) -> int:
     return 0
 
 
-def _commit(rows: OrderRows, intents: list[tuple[_Intent, int]], updates: list[_Report]) -> bool:
+def _commit(
+    rows: OrderRows, intents: list[tuple[IntentRecord, int]], updates: list[_Report]
+) -> bool:
     for attempt in range(3):
         try:
             rows.write(intents, updates)

@@ -12,30 +12,14 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from engine.journal.intent_log import IntentRecord, read_intents
+from engine.journal.intent_log import read_intents
+from engine.journal.order_rows import intent_row
 from engine.journal.statements import INSERT_INTENT
 
 log = logging.getLogger(__name__)
 
 # Rows are written in batches up to a few hundred ms after their intent: look back further.
 LOOKBACK_NS = 60 * 1_000_000_000
-
-
-def _row(r: IntentRecord) -> tuple[object, ...]:
-    return (
-        r.client_order_id,
-        r.strategy_id,
-        r.symbol,
-        r.side,
-        r.order_type,
-        r.qty,
-        r.price,
-        r.time_in_force,
-        int(r.post_only),
-        int(r.reduce_only),
-        r.ts,
-        r.ts,
-    )
 
 
 def restore_unwritten_intents(conn: sqlite3.Connection, intent_path: Path) -> list[str]:
@@ -55,7 +39,7 @@ def restore_unwritten_intents(conn: sqlite3.Connection, intent_path: Path) -> li
     if missing:
         with conn:
             conn.execute("BEGIN")
-            conn.executemany(INSERT_INTENT, [_row(r) for r in missing])
+            conn.executemany(INSERT_INTENT, [intent_row(r, r.ts) for r in missing])
         log.warning(
             "restored %d order rows from the intent log (sent before a crash, outcome unknown)",
             len(missing),
