@@ -2,6 +2,7 @@
 
 * ``download``: paginated ccxt OHLCV download (resumable, rate limited).
 * ``simulate``: bars from Cerebellum's history mode, stored as exchange ``sim``.
+* ``import``: a user's own OHLCV file (CSV, Parquet, Feather), validated, into the store.
 * ``info``: what the store holds (range, rows, gaps) per series.
 """
 
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from engine.core.errors import DataError
+
+# Imported files are stored under this exchange name unless --exchange is given.
+IMPORT_EXCHANGE: Final = "import"
 
 
 def _symbols(text: str) -> list[str]:
@@ -57,10 +62,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim.set_defaults(handler=_cmd_simulate)
 
+    _register_import(data_sub)
+
     info = data_sub.add_parser("info", help="list stored series with their range and gaps")
     info.add_argument("--exchange", default=None, help="only this exchange")
     info.add_argument("--timeframe", default="1m", help="timeframe (default 1m)")
     info.set_defaults(handler=_cmd_info)
+
+
+def _register_import(data_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = data_sub.add_parser(
+        "import", help="validate an OHLCV file (CSV, Parquet, Feather) and store its bars"
+    )
+    imp.add_argument("file", type=Path, help="a .csv, .parquet or .feather file")
+    imp.add_argument("--symbol", required=True, help="symbol to store it as, e.g. BTC/USDT")
+    imp.add_argument(
+        "--exchange",
+        default=IMPORT_EXCHANGE,
+        help=f"exchange name in the store (default {IMPORT_EXCHANGE})",
+    )
+    imp.add_argument(
+        "--timeframe", default=None, help="bar timeframe (default: inferred from the spacing)"
+    )
+    imp.add_argument(
+        "--sort", action="store_true", help="sort rows that are out of order instead of failing"
+    )
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    imp.set_defaults(handler=_cmd_import)
 
 
 def _timestamp(text: str | None, option: str) -> Any:
@@ -176,4 +204,34 @@ def _cmd_info(args: argparse.Namespace, _gui: Any) -> int:
             shown += 1
     if not shown:
         print(f"no {args.timeframe} bars under {store.root}")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, _gui: Any) -> int:
+    """Exit 2 when the file cannot be imported (nothing is written), 0 once it is stored."""
+    from engine.marketdata.importer import prepare_import, write_import
+    from engine.marketdata.store import BarStore
+
+    config = _setup(args)
+    store = BarStore.from_config(config)
+    symbol = args.symbol.strip().upper()
+    try:
+        store.partition(args.exchange, symbol, args.timeframe or "1m")
+        frame, report = prepare_import(
+            args.file, timeframe=args.timeframe, sort=args.sort, progress=not args.no_progress
+        )
+    except DataError as exc:
+        print(f"crucible: error: {exc}", file=sys.stderr)
+        return 2
+    if not report.ok:
+        print(f"crucible: error: {report.error()}", file=sys.stderr)
+        return 2
+    assert report.timeframe is not None
+    for warning in [*report.warnings, report.gap_warning()]:
+        if warning:
+            print(f"crucible: warning: {warning}", file=sys.stderr)
+    added = write_import(
+        store, args.exchange, symbol, report.timeframe, frame, progress=not args.no_progress
+    )
+    print(f"{args.exchange} {symbol} {report.timeframe}: {report.summary()}; +{added} new bars")
     return 0
