@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CRUCIBLE = ROOT / ".venv" / "bin" / "crucible"
-DEFAULT = ["link", "cockpit", "features", "signals", "forge", "bus"]
+DEFAULT = ["link", "cockpit", "features", "signals", "forge", "bus", "headless"]
 
 
 def run_once(name: str, quick: bool) -> dict[str, object]:

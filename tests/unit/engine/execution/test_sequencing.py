@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.execution.sequencing import SequenceTracker
@@ -46,6 +46,7 @@ def test_reset_after_snapshot_drops_what_it_covered() -> None:
     assert t.offer(6, "f") == ["f", "g"]
 
 
+@settings(deadline=None)  # hypothesis's default 200 ms per example is a timed assertion
 @given(st.permutations(list(range(1, 40))), st.lists(st.integers(1, 39), max_size=20))
 def test_any_arrival_order_with_duplicates_delivers_each_report_once_in_order(
     order: list[int], dups: list[int]

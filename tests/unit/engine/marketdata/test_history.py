@@ -200,14 +200,13 @@ async def test_download_bounds_a_request_that_never_answers(tmp_path: Path) -> N
             return []
 
     ex = Hanging(10)
-    t0 = time.monotonic()
-    result = await _downloader(ex, tmp_path, request_timeout_s=0.05, max_retries=1).download(
-        "BTC/USDT", "1m", "2024-01-01"
-    )
+    downloader = _downloader(ex, tmp_path, request_timeout_s=0.05, max_retries=1)
+    # The exchange never answers: the download ends at all only if each request is bounded.
+    # (30 s guards the test against a hang; it is no speed target.)
+    result = await asyncio.wait_for(downloader.download("BTC/USDT", "1m", "2024-01-01"), 30)
     assert result.stop_reason is StopReason.RETRIES_EXHAUSTED
     assert "TimeoutError" in result.message
-    assert len(ex.calls) == 2
-    assert time.monotonic() - t0 < 2.0
+    assert len(ex.calls) == 2  # the first try and one retry, each given up after its timeout
 
 
 async def test_download_stops_at_once_on_a_non_retryable_exchange_error(tmp_path: Path) -> None:

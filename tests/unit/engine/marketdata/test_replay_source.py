@@ -13,9 +13,10 @@ import pytest
 
 from engine.core import topics
 from engine.core.bus import EventBus
-from engine.core.clock import LiveClock, SimClock
+from engine.core.clock import SimClock
 from engine.core.errors import DataError
 from engine.core.tasks import TaskSupervisor
+from engine.marketdata import replay_source
 from engine.marketdata.config import DataConfig
 from engine.marketdata.feed import MarketDataFeed
 from engine.marketdata.recording import books_to_table, read_l2_parquet, trades_to_table
@@ -106,14 +107,50 @@ async def test_replay_source_yields_records_and_moves_a_sim_clock(tmp_path: Path
     assert [e.ts_init for e in events if not isinstance(e, BookStatus)] == [T0 + 5, T0 + 9, T0 + 20]
 
 
-async def test_replay_source_at_a_speed_paces_by_event_time(tmp_path: Path) -> None:
+class _ManualClock:
+    """A live-like clock (not a SimClock, so the replay paces) that moves only when slept."""
+
+    def __init__(self, now_ns: int) -> None:
+        self.now_ns = now_ns
+
+    def timestamp_ns(self) -> int:
+        return self.now_ns
+
+    def monotonic_ns(self) -> int:
+        return self.now_ns
+
+
+class _PacingAsyncio:
+    """Stands in for asyncio in replay_source: records each sleep and moves the clock by it."""
+
+    def __init__(self, clock: _ManualClock) -> None:
+        self.clock = clock
+        self.slept: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float) -> None:
+        if delay > 0:
+            self.slept.append(delay)
+            self.clock.now_ns += round(delay * 1e9)
+        await asyncio.sleep(0)
+
+
+async def test_replay_source_at_a_speed_paces_by_event_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ms = 1_000_000
-    path = _jsonl(tmp_path / "x.jsonl", [_book(1, T0), _book(2, T0 + 200 * ms)])
-    clock = LiveClock()
-    source = ReplaySource([path], clock, speed=2.0)
-    t0 = clock.monotonic_ns()
-    assert len([e async for e in source.events()]) == 2
-    assert (clock.monotonic_ns() - t0) / 1e6 >= 95
+    gaps = [_book(1, T0), _book(2, T0 + 200 * ms), _book(3, T0 + 600 * ms)]
+    path = _jsonl(tmp_path / "x.jsonl", gaps)
+    clock = _ManualClock(T0)
+    pacing = _PacingAsyncio(clock)
+    monkeypatch.setattr(replay_source, "asyncio", pacing)
+    events = [e async for e in ReplaySource([path], clock, speed=2.0).events()]
+    # Event gaps of 200 and 400 ms at speed 2: it waits 100 then 200 ms, each event on time.
+    assert pacing.slept == [pytest.approx(0.1), pytest.approx(0.2)]
+    books = [e for e in events if not isinstance(e, BookStatus)]
+    assert [e.ts_init for e in books] == [T0, T0 + 100 * ms, T0 + 300 * ms]
 
 
 async def _run_feed(

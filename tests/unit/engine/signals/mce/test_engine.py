@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ async def test_mce_publishes_skew_and_pressure_per_snapshot(
     live = [u for u in got if u.available]
     assert len(live) == 40 - 6 + 1
     assert all(-1 < u.values["skew"] < 1 and 0 < u.values["pressure"] < 1 for u in live)
-    assert all(u.compute_ms > 0 for u in live)
+    assert all(math.isfinite(u.compute_ms) and u.compute_ms >= 0 for u in live)
     reasons = [u.reason for u in got if not u.available]
     assert reasons[0].startswith("warming up")
     assert "stale" in reasons[-1]
