@@ -14,6 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use cerebellum_core::{
     clock::{Clock, WallClock},
     config::{Config, SimMode, VenueKind, MAX_BACKFILL_MINUTES},
+    orders::status::OrderStatus,
     server::{self, core::Core, ServerOptions},
     venue::{
         bybit::{BybitAdapter, Credentials},
@@ -151,6 +152,26 @@ enum Cmd {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Print the order status table as JSON: each status with the statuses it may move to.
+    Transitions,
+}
+
+/// The order status table, derived from [`OrderStatus::transition`]:
+/// `{"initial": .., "transitions": {status: [next status, ..], ..}}`, every status a key.
+fn transitions_json() -> serde_json::Value {
+    let mut table = serde_json::Map::new();
+    for from in OrderStatus::ALL {
+        table.insert(from.name().to_owned(), serde_json::Value::Array(Vec::new()));
+    }
+    for (from, to) in OrderStatus::edges() {
+        if let Some(serde_json::Value::Array(next)) = table.get_mut(from.name()) {
+            next.push(to.name().into());
+        }
+    }
+    serde_json::json!({
+        "initial": OrderStatus::PendingNew.name(),
+        "transitions": table,
+    })
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<Config> {
@@ -360,6 +381,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             let summary = run_bench(&config.sim, config.sim_instruments()?, seconds);
             println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        Cmd::Transitions => {
+            println!("{}", transitions_json());
             Ok(())
         }
     }

@@ -1,7 +1,9 @@
 """Engine-side order view and the order status transition table.
 
-The table mirrors cerebellum_core's ``orders/status.rs``; PENDING_NEW is the
-engine-only state between sending a NewOrder and hearing back.
+The table equals cerebellum_core's ``orders/status.rs`` (checked against
+``cerebellum_core transitions`` by tests/invariants/test_order_state_tables.py).
+PENDING_NEW is the initial state: sent, not yet accepted. It is never a wire
+status; REJECTED is legal only from it.
 """
 
 from __future__ import annotations

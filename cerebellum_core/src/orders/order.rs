@@ -62,8 +62,6 @@ pub struct Order {
     pub fees: f64,
     /// Time of the last change (venue clock).
     pub ts_event: i64,
-    /// Whether the `NEW` update has been journaled.
-    pub announced: bool,
     /// Why the core asked to cancel (overrides the venue's generic reason).
     pub cancel_reason: Option<CancelReason>,
     /// When the core last asked the venue to cancel (core clock).
@@ -134,10 +132,25 @@ impl Order {
         Ok(self.status)
     }
 
+    /// Applies the venue's acceptance (the core then journals `NEW`).
+    ///
+    /// # Errors
+    /// [`OrderError::Transition`] unless the order is still pending.
+    pub fn apply_accept(&mut self, ts_event: i64) -> Result<OrderStatus, OrderError> {
+        self.status = self.status.transition(OrderEvent::Accept)?;
+        self.ts_event = ts_event;
+        Ok(self.status)
+    }
+
+    /// Whether the venue has not accepted the order yet (no `NEW` journaled).
+    pub const fn is_pending(&self) -> bool {
+        matches!(self.status, OrderStatus::PendingNew)
+    }
+
     /// Applies a venue refusal.
     ///
     /// # Errors
-    /// [`OrderError::Transition`] unless the order is still `NEW`.
+    /// [`OrderError::Transition`] unless the order is still pending.
     pub fn apply_reject(&mut self, ts_event: i64) -> Result<OrderStatus, OrderError> {
         self.status = self.status.transition(OrderEvent::Reject)?;
         self.ts_event = ts_event;
@@ -168,7 +181,6 @@ mod tests {
             filled_ticks_lots: 0,
             fees: 0.0,
             ts_event: 0,
-            announced: true,
             cancel_reason: None,
             cancel_requested_ns: None,
             exec_ids: Vec::new(),
@@ -201,5 +213,21 @@ mod tests {
             Err(OrderError::Transition(_))
         ));
         assert!(o.apply_cancel(4).is_err());
+    }
+
+    #[test]
+    fn reject_is_refused_once_accepted() {
+        let mut o = order(5);
+        o.status = OrderStatus::PendingNew;
+        assert!(o.is_pending());
+        assert_eq!(o.apply_accept(1), Ok(OrderStatus::New));
+        assert!(o.apply_accept(2).is_err());
+        assert!(matches!(o.apply_reject(3), Err(OrderError::Transition(_))));
+        assert_eq!(o.status, OrderStatus::New);
+
+        let mut refused = order(5);
+        refused.status = OrderStatus::PendingNew;
+        assert_eq!(refused.apply_reject(4), Ok(OrderStatus::Rejected));
+        assert_eq!(refused.leaves_lots(), 0);
     }
 }

@@ -1,12 +1,17 @@
-//! Order status and its transition table (one `match`, mirrored by the
-//! engine's `ORDER_TRANSITIONS`).
+//! Order status and its transition table (one `match`, equal to the engine's
+//! `ORDER_TRANSITIONS`; `tests/invariants/test_order_state_tables.py` compares
+//! the two through `cerebellum_core transitions`).
 
 use thiserror::Error;
 
-/// Wire order status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Order status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrderStatus {
-    /// Accepted, nothing filled.
+    /// Registered and sent to the venue, not accepted yet (the initial state).
+    /// Not a wire status: no `OrderUpdate` carries it, and `Ack`, `OrderState`
+    /// and `SnapshotReport` show such an order as `NEW` with no venue order id.
+    PendingNew,
+    /// Accepted by the venue (the core journaled `NEW`), nothing filled.
     New,
     /// Some quantity filled, the rest live.
     PartiallyFilled,
@@ -19,14 +24,33 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// Returns the wire string.
+    /// Every status, the initial one first.
+    pub const ALL: [Self; 6] = [
+        Self::PendingNew,
+        Self::New,
+        Self::PartiallyFilled,
+        Self::Filled,
+        Self::Canceled,
+        Self::Rejected,
+    ];
+
+    /// Returns the wire string; [`OrderStatus::PendingNew`] reads `NEW` (see there).
     pub const fn as_str(self) -> &'static str {
         match self {
-            Self::New => "NEW",
+            Self::PendingNew | Self::New => "NEW",
             Self::PartiallyFilled => "PARTIALLY_FILLED",
             Self::Filled => "FILLED",
             Self::Canceled => "CANCELED",
             Self::Rejected => "REJECTED",
+        }
+    }
+
+    /// Returns the status's own name: the wire string, except `PENDING_NEW`
+    /// (the engine's name for the same state).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PendingNew => "PENDING_NEW",
+            other => other.as_str(),
         }
     }
 
@@ -39,6 +63,8 @@ impl OrderStatus {
 /// What happened to an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderEvent {
+    /// The venue accepted the order.
+    Accept,
     /// A fill that leaves quantity open.
     PartialFill,
     /// A fill that completes the order.
@@ -47,6 +73,17 @@ pub enum OrderEvent {
     Cancel,
     /// The venue refused the order.
     Reject,
+}
+
+impl OrderEvent {
+    /// Every event.
+    pub const ALL: [Self; 5] = [
+        Self::Accept,
+        Self::PartialFill,
+        Self::FinalFill,
+        Self::Cancel,
+        Self::Reject,
+    ];
 }
 
 /// An event that the current status does not allow.
@@ -68,15 +105,38 @@ impl OrderStatus {
         use OrderEvent as E;
         use OrderStatus as S;
         match (self, event) {
-            (S::New | S::PartiallyFilled, E::PartialFill) => Ok(S::PartiallyFilled),
+            (S::PendingNew, E::Accept) => Ok(S::New),
+            // A refusal is legal only before acceptance, so on the wire `REJECTED` is
+            // the first and last state. A venue that refuses an accepted order has
+            // its refusal applied as a cancel by the core.
+            (S::PendingNew, E::Reject) => Ok(S::Rejected),
+            // Fill or cancel without `NEW` first. The core takes PendingNew -> Filled
+            // for an unsolicited fill (booked as an order of its own, never accepted);
+            // for an order it sent it journals `NEW` before the first fill or cancel,
+            // but the edges stay legal, as in the engine's table, which starts an
+            // order it first hears of through a report at PENDING_NEW.
+            (S::PendingNew | S::New | S::PartiallyFilled, E::PartialFill) => Ok(S::PartiallyFilled),
             // A market order may go straight from NEW to FILLED.
-            (S::New | S::PartiallyFilled, E::FinalFill) => Ok(S::Filled),
-            (S::New | S::PartiallyFilled, E::Cancel) => Ok(S::Canceled),
-            // Only legal before the core journaled NEW: the core journals NEW when the
-            // venue accepts, so a refusal on arrival is the first and last wire state.
-            (S::New, E::Reject) => Ok(S::Rejected),
+            (S::PendingNew | S::New | S::PartiallyFilled, E::FinalFill) => Ok(S::Filled),
+            (S::PendingNew | S::New | S::PartiallyFilled, E::Cancel) => Ok(S::Canceled),
             (from, event) => Err(InvalidTransition { from, event }),
         }
+    }
+
+    /// Returns every `(from, to)` edge of the table, found by applying each event
+    /// to each status, sorted and without repeats.
+    pub fn edges() -> Vec<(Self, Self)> {
+        let mut edges: Vec<(Self, Self)> = Self::ALL
+            .iter()
+            .flat_map(|&from| {
+                OrderEvent::ALL
+                    .iter()
+                    .filter_map(move |&event| from.transition(event).ok().map(|to| (from, to)))
+            })
+            .collect();
+        edges.sort_unstable();
+        edges.dedup();
+        edges
     }
 }
 
@@ -86,6 +146,8 @@ mod tests {
 
     #[test]
     fn legal_edges_match_the_protocol() {
+        assert_eq!(S::PendingNew.transition(E::Accept), Ok(S::New));
+        assert_eq!(S::PendingNew.transition(E::Reject), Ok(S::Rejected));
         assert_eq!(S::New.transition(E::PartialFill), Ok(S::PartiallyFilled));
         assert_eq!(S::New.transition(E::FinalFill), Ok(S::Filled));
         assert_eq!(S::New.transition(E::Cancel), Ok(S::Canceled));
@@ -95,15 +157,54 @@ mod tests {
         );
         assert_eq!(S::PartiallyFilled.transition(E::FinalFill), Ok(S::Filled));
         assert_eq!(S::PartiallyFilled.transition(E::Cancel), Ok(S::Canceled));
+        assert_eq!(S::PendingNew.transition(E::FinalFill), Ok(S::Filled));
+    }
+
+    #[test]
+    fn reject_after_acceptance_is_refused() {
+        for from in [S::New, S::PartiallyFilled] {
+            assert_eq!(
+                from.transition(E::Reject),
+                Err(super::InvalidTransition {
+                    from,
+                    event: E::Reject
+                })
+            );
+        }
+        assert!(!S::edges().contains(&(S::New, S::Rejected)));
+    }
+
+    #[test]
+    fn accept_is_legal_only_once() {
+        for from in S::ALL {
+            assert_eq!(from.transition(E::Accept).is_ok(), from == S::PendingNew);
+        }
     }
 
     #[test]
     fn terminal_states_accept_nothing() {
         for from in [S::Filled, S::Canceled, S::Rejected] {
-            for event in [E::PartialFill, E::FinalFill, E::Cancel, E::Reject] {
+            for event in E::ALL {
                 assert!(from.transition(event).is_err(), "{from:?} {event:?}");
             }
         }
-        assert!(S::PartiallyFilled.transition(E::Reject).is_err());
+    }
+
+    #[test]
+    fn pending_new_is_never_a_wire_status() {
+        assert_eq!(S::PendingNew.as_str(), "NEW");
+        assert_eq!(S::PendingNew.name(), "PENDING_NEW");
+        for s in S::ALL {
+            assert_ne!(s.as_str(), "PENDING_NEW");
+        }
+    }
+
+    #[test]
+    fn edges_are_the_table() {
+        let edges = S::edges();
+        assert_eq!(edges.len(), 11);
+        for (from, to) in edges {
+            assert!(E::ALL.iter().any(|&e| from.transition(e) == Ok(to)));
+        }
     }
 }

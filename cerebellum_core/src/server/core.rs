@@ -760,12 +760,11 @@ impl Core {
             time_in_force: sub.time_in_force,
             post_only: sub.post_only,
             reduce_only: sub.reduce_only,
-            status: OrderStatus::New,
+            status: OrderStatus::PendingNew,
             cum_lots: 0,
             filled_ticks_lots: 0,
             fees: 0.0,
             ts_event: self.venue.now_ns(),
-            announced: false,
             cancel_reason: None,
             cancel_requested_ns: None,
             exec_ids: Vec::new(),
@@ -1232,11 +1231,7 @@ impl Core {
                         order.venue_order_id = id;
                     }
                 }
-                if self
-                    .registry
-                    .get(key)
-                    .is_some_and(|o| !o.announced && o.is_open())
-                {
+                if self.registry.get(key).is_some_and(Order::is_pending) {
                     self.announce(key, ts_event, now);
                 }
             }
@@ -1256,10 +1251,13 @@ impl Core {
         }
     }
 
+    /// Marks a pending order accepted and journals its `NEW`.
     fn announce(&mut self, key: OrderKey, ts_event: i64, now: i64) {
-        if let Some(order) = self.registry.get_mut(key) {
-            order.announced = true;
-            order.ts_event = ts_event;
+        let Some(order) = self.registry.get_mut(key) else {
+            return;
+        };
+        if order.apply_accept(ts_event).is_err() {
+            return;
         }
         self.journal_order_update(key, None, None, false, ts_event, now);
     }
@@ -1275,25 +1273,28 @@ impl Core {
         let Some(order) = self.registry.get(key) else {
             return;
         };
-        let (symbol, side, leaves, announced) = (
+        let (symbol, side, leaves, pending) = (
             order.symbol,
             order.side,
             order.leaves_lots(),
-            order.announced,
+            order.is_pending(),
         );
         let text = format!("{}: {reason}", code.as_str());
-        if announced {
-            // Venues must not refuse after accepting; if one does, close the order as cancelled.
+        let Some(o) = self.registry.get_mut(key) else {
+            return;
+        };
+        // The status table refuses a reject after acceptance. Venues must not refuse an
+        // accepted order; if one does, close the order as cancelled.
+        let applied = if pending {
+            o.apply_reject(ts_event)
+        } else {
+            o.apply_cancel(ts_event)
+        };
+        if applied.is_err() {
+            return;
+        }
+        if !pending {
             tracing::error!(key, %text, "venue rejected an accepted order");
-            if let Some(o) = self.registry.get_mut(key) {
-                if o.apply_cancel(ts_event).is_err() {
-                    return;
-                }
-            }
-        } else if let Some(o) = self.registry.get_mut(key) {
-            if o.apply_reject(ts_event).is_err() {
-                return;
-            }
         }
         self.open_delta(symbol, side, -leaves);
         self.journal_order_update(key, None, Some(&text), false, ts_event, now);
@@ -1309,7 +1310,7 @@ impl Core {
         if order.exec_ids.iter().any(|e| e == &fill.exec_id) {
             return;
         }
-        if !order.announced {
+        if order.is_pending() {
             self.announce(key, fill.ts_event, now);
         }
         let Some(order) = self.registry.get_mut(key) else {
@@ -1371,7 +1372,7 @@ impl Core {
         if !order.is_open() {
             return;
         }
-        if !order.announced {
+        if order.is_pending() {
             self.announce(key, ts_event, now);
         }
         let Some(order) = self.registry.get_mut(key) else {
@@ -1415,12 +1416,12 @@ impl Core {
             time_in_force: TimeInForce::Ioc,
             post_only: false,
             reduce_only: false,
-            status: OrderStatus::New,
+            // Never accepted: PendingNew -> Filled, so FILLED is its first wire state.
+            status: OrderStatus::PendingNew,
             cum_lots: 0,
             filled_ticks_lots: 0,
             fees: 0.0,
             ts_event: u.fill.ts_event,
-            announced: true,
             cancel_reason: None,
             cancel_requested_ns: None,
             exec_ids: vec![u.fill.exec_id.clone()],
