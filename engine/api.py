@@ -1,21 +1,20 @@
 """EngineCommands: the command API shared by the cockpit, headless use and tests.
 
 Widgets never reach into engine internals; they call these coroutines, which
-validate, run the engine's pre-trade checks and go through the link.
+validate and go through the order gateway (where the pre-trade checks run).
 """
 
 from __future__ import annotations
 
 import math
 
-from engine.core.errors import CrucibleError, RiskRejected
+from engine.core.errors import CrucibleError
 from engine.core.ids import ClientOrderIdGenerator
-from engine.execution.link import CerebellumLink
+from engine.execution.gateway import OrderGateway
 from engine.execution.protocol import Ack, Instrument, SnapshotReport
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, Side, TimeInForce
 from engine.model.numbers import on_grid
-from engine.risk.manager import RiskManager
 
 MANUAL_STRATEGY = "manual"
 
@@ -32,15 +31,14 @@ class OrderValidationError(CrucibleError):
 class EngineCommands:
     """What a person (or a test) can ask the engine to do."""
 
-    def __init__(self, link: CerebellumLink, risk: RiskManager, symbols: tuple[str, ...]) -> None:
-        self._link = link
-        self._risk = risk
+    def __init__(self, gateway: OrderGateway, symbols: tuple[str, ...]) -> None:
+        self._gateway = gateway
         self._symbols = symbols
         self._ids = ClientOrderIdGenerator("M")
 
     def instrument(self, symbol: str) -> Instrument | None:
         """The venue's tick/lot sizes for ``symbol`` (None until the core has said hello)."""
-        return self._link.instruments.get(symbol)
+        return self._gateway.instruments.get(symbol)
 
     def validate(
         self, symbol: str, side: Side, order_type: OrderType, qty: float, price: float | None
@@ -48,7 +46,7 @@ class EngineCommands:
         """Raise OrderValidationError for a ticket that cannot be sent."""
         if symbol not in self._symbols:
             raise OrderValidationError("symbol", f"{symbol!r} is not in the configured universe")
-        instrument = self._link.instruments.get(symbol)
+        instrument = self._gateway.instruments.get(symbol)
         if instrument is None:
             raise OrderValidationError("symbol", f"the venue does not list {symbol}")
         if not math.isfinite(qty) or qty <= 0:
@@ -82,7 +80,7 @@ class EngineCommands:
         post_only: bool = False,
         reduce_only: bool = False,
     ) -> Ack:
-        """Validate, risk-check and send an order; returns the core's Ack.
+        """Validate and send an order through the gateway; returns the core's Ack.
 
         Raises OrderValidationError, RiskRejected, OrderRejected or LinkDown.
         """
@@ -99,30 +97,31 @@ class EngineCommands:
             post_only=post_only,
             reduce_only=reduce_only,
         )
-        verdict = self._risk.check(order)
-        if verdict is not None:
-            raise RiskRejected(verdict.code, verdict.reason)
-        return await self._link.submit(order)
+        return await self._gateway.submit(order)
 
     async def cancel_order(self, client_order_id: str) -> Ack:
-        return await self._link.cancel(client_order_id)
+        return await self._gateway.cancel(client_order_id)
 
     async def cancel_all(self, strategy_id: str | None = None, symbol: str | None = None) -> Ack:
         """Cancel resting orders; positions are kept."""
-        return await self._link.cancel_all(strategy_id, symbol)
+        return await self._gateway.cancel_all(strategy_id, symbol)
 
     async def flatten(self, strategy_id: str | None = None, symbol: str | None = None) -> Ack:
-        return await self._link.flatten(strategy_id, symbol)
+        return await self._gateway.flatten(strategy_id, symbol)
 
     async def kill_switch(self, reason: str = "operator") -> SnapshotReport | None:
         """Halt all order flow, cancel every order, flatten every position."""
-        return await self._risk.kill_switch(reason)
+        return await self._gateway.kill_switch(reason)
 
     async def pause_entries(self, paused: bool = True) -> None:
-        await self._risk.pause_entries(paused)
+        await self._gateway.risk.pause_entries(paused)
 
     async def resume(self) -> None:
-        await self._risk.resume()
+        await self._gateway.resume()
+
+    async def resume_strategy(self, strategy_id: str) -> None:
+        """Let a strategy disabled by its daily loss limit take new exposure again."""
+        await self._gateway.risk.resume_strategy(strategy_id)
 
     async def snapshot(self) -> SnapshotReport:
-        return await self._link.snapshot()
+        return await self._gateway.snapshot()

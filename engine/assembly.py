@@ -5,7 +5,10 @@ from __future__ import annotations
 from engine.api import EngineCommands
 from engine.config import CrucibleConfig
 from engine.core.clock import Clock
+from engine.execution.gateway import OrderGateway
 from engine.execution.link import CerebellumLink
+from engine.execution.order_tracker import OrderTracker
+from engine.execution.portfolio import Portfolio
 from engine.forge.supervisor import ForgeSupervisor
 from engine.kernel import CrucibleEngine
 from engine.marketdata.bar_aggregator import BarAggregator
@@ -25,9 +28,10 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
 
     Start order (stop runs in reverse):
 
-    1. the link to Cerebellum: orders, reports, and the venue's market data
-       (through the market-data router's integrity guards);
-    2. the risk manager (restores a persisted halt and re-applies it to the core);
+    1. the link to Cerebellum (transport: commands, reports, and the venue's market
+       data through the market-data router's integrity guards);
+    2. the risk manager (restores a persisted halt), then the order gateway: the only
+       door to the venue, which runs the risk checks and owns orders and positions;
     3. a market-data feed when ``data.source`` is ccxt or replay;
     4. bars from trades (1m, resampled 15m/1h), the L2 collector when enabled;
     5. the signals (radar, influence, MCE), each off the event loop, the bar-driven
@@ -46,9 +50,13 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
         loop_age_ms=lambda: engine.loop_age_ms,
         market_data=router,
     )
-    risk = RiskManager(config, bus, clk, sup, engine.journal, link)
+    orders = OrderTracker()
+    portfolio = Portfolio(config.risk.starting_nav)
+    risk = RiskManager(config, bus, clk, sup, engine.journal, portfolio, orders)
+    gateway = OrderGateway(config, bus, clk, sup, link, risk, orders, portfolio, engine.journal)
     engine.add_component(link)
     engine.add_component(risk)
+    engine.add_component(gateway)
     source = make_source(config, clk)
     if source is not None:
         engine.add_component(MarketDataFeed(bus, clk, config.data, sup, source))
@@ -63,11 +71,11 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     if signals.influence.enabled:
         bar_signals.append(InfluenceMapper(bus, clk, config, sup, engine.cpu_pool))
     if bar_signals:
-        engine.add_component(SignalWarmup(link, config.universe.symbols, list(bar_signals)))
+        engine.add_component(SignalWarmup(gateway, config.universe.symbols, list(bar_signals)))
     for component in bar_signals:
         engine.add_component(component)
     if signals.mce.enabled:
         engine.add_component(MicroCausalityEngine(bus, clk, config, sup, engine.cpu_pool))
     engine.add_component(ForgeSupervisor(bus, clk, config, sup, journal=engine.journal))
-    engine.attach(link, risk, EngineCommands(link, risk, config.universe.symbols))
+    engine.attach(link, gateway, EngineCommands(gateway, config.universe.symbols))
     return engine

@@ -65,17 +65,43 @@ class DeploymentConfig(FrozenModel):
         return value
 
 
+class StrategyLimits(FrozenModel):
+    """Limits of one strategy (an agent, or the order ticket's ``manual``)."""
+
+    # One symbol: the strategy's position plus its open orders on the order's side.
+    max_position_notional: float = Field(default=25_000.0, gt=0)
+    max_orders_per_sec: float = Field(default=20.0, gt=0)
+    # Realised + unrealised PnL since 00:00 UTC below minus this: the strategy is
+    # disabled (exits only) until an operator resumes it.
+    daily_loss_limit: float = Field(default=2_500.0, gt=0)
+
+
 class RiskConfig(FrozenModel):
     max_order_notional: float = Field(default=25_000.0, gt=0)
+    # One symbol, every strategy together (net), as in cerebellum_core.
     max_position_notional: float = Field(default=50_000.0, gt=0)
     max_total_exposure: float = Field(default=150_000.0, gt=0)
     collar_bps: float = Field(default=150.0, gt=0, le=5_000)
+    # A mark older than this blocks new exposure on its symbol (fail-closed).
     max_mid_age_ms: int = Field(default=5_000, gt=0)
-    max_orders_per_sec: float = Field(default=20.0, gt=0)
     max_orders_per_sec_total: float = Field(default=100.0, gt=0)
+    # Breakers on NAV at mark; a tripped one latches (reduce-only) until `resume`.
     daily_loss_limit: float = Field(default=5_000.0, gt=0)
     max_drawdown_pct: float = Field(default=0.15, gt=0, lt=1)
     starting_nav: float = Field(default=100_000.0, gt=0)
+    strategy: StrategyLimits = StrategyLimits()
+    strategy_overrides: dict[str, StrategyLimits] = Field(default_factory=dict)
+
+    def limits_for(self, strategy_id: str) -> StrategyLimits:
+        """The limits of ``strategy_id``: its override, else the common ones."""
+        return self.strategy_overrides.get(strategy_id, self.strategy)
+
+    @property
+    def max_strategy_orders_per_sec(self) -> float:
+        """The highest per-strategy order rate any strategy is allowed (for the core)."""
+        rates = [self.strategy.max_orders_per_sec]
+        rates += [o.max_orders_per_sec for o in self.strategy_overrides.values()]
+        return max(rates)
 
 
 class VenueConfig(FrozenModel):

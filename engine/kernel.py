@@ -28,6 +28,7 @@ from engine.model.events import EngineStateChanged, TaskFailed
 
 if TYPE_CHECKING:
     from engine.api import EngineCommands
+    from engine.execution.gateway import OrderGateway
     from engine.execution.link import CerebellumLink
     from engine.risk.manager import RiskManager
 
@@ -54,12 +55,12 @@ class CrucibleEngine:
         self._last_tick_ns = time.monotonic_ns()
         # Set by engine.assembly.build_engine (the composition root).
         self._link: CerebellumLink | None = None
-        self._risk: RiskManager | None = None
+        self._gateway: OrderGateway | None = None
         self._commands: EngineCommands | None = None
 
-    def attach(self, link: CerebellumLink, risk: RiskManager, commands: EngineCommands) -> None:
+    def attach(self, link: CerebellumLink, gateway: OrderGateway, commands: EngineCommands) -> None:
         """Record the parts other code reaches through the engine (done by build_engine)."""
-        self._link, self._risk, self._commands = link, risk, commands
+        self._link, self._gateway, self._commands = link, gateway, commands
 
     @property
     def link(self) -> CerebellumLink:
@@ -68,10 +69,14 @@ class CrucibleEngine:
         return self._link
 
     @property
+    def gateway(self) -> OrderGateway:
+        if self._gateway is None:
+            raise RuntimeError("engine built without an order gateway; use build_engine")
+        return self._gateway
+
+    @property
     def risk(self) -> RiskManager:
-        if self._risk is None:
-            raise RuntimeError("engine built without a risk manager; use build_engine")
-        return self._risk
+        return self.gateway.risk
 
     @property
     def commands(self) -> EngineCommands:

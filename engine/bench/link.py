@@ -1,4 +1,8 @@
-"""Order round trip through the real CerebellumLink, sim events/s, and a bare ZeroMQ floor.
+"""Order round trip through the order gateway and the real link, sim events/s, a ZeroMQ floor.
+
+Orders take the path every strategy takes: the OrderGateway (pre-trade checks
+with the limits opened up, order tracker, portfolio, journal) and then the
+CerebellumLink.
 
 (a) engine -> core -> fill report back, one order in flight, p50/p99 over N orders;
 (b) sustained orders/s with a window of orders in flight;
@@ -53,8 +57,14 @@ def _bench_config(tmp: Path) -> CrucibleConfig:
     return config_with_overrides(
         {
             "risk": {
-                "max_orders_per_sec": 1e6,
                 "max_orders_per_sec_total": 1e6,
+                "strategy": {
+                    "max_orders_per_sec": 1e6,
+                    "max_position_notional": 1e9,
+                    "daily_loss_limit": 1e9,
+                },
+                "daily_loss_limit": 1e9,
+                "max_drawdown_pct": 0.99,
                 "max_order_notional": 1e9,
                 "max_position_notional": 1e9,
                 "max_total_exposure": 1e9,
@@ -82,20 +92,20 @@ async def _order_round_trips(n: int, window: int) -> dict[str, float]:
         engine = build_engine(_bench_config(Path(tmp)))
         await engine.start()
         try:
-            link = engine.link
-            inst = link.instruments["BTC/USDT"]
+            gateway = engine.gateway
+            inst = gateway.instruments["BTC/USDT"]
             ids = ClientOrderIdGenerator("B")
-            # Called by the link for every report of the bench's orders, like an agent's callback.
+            # Called by the gateway for every report of the bench's orders, like an agent's callback.
             on_done: list[Callable[[str], None]] = [lambda _cid: None]
 
             def on_update(update: OrderUpdate, _fill: Fill | None) -> None:
                 if update.status in _TERMINAL:
                     on_done[0](update.client_order_id)
 
-            link.register_strategy("bench", on_update)
+            gateway.register_strategy("bench", on_update)
             await asyncio.sleep(1.0)  # books warm up
-            rtts = await _one_at_a_time(link, ids, inst.min_qty, on_done, n)
-            throughput = await _pipelined(link, ids, inst.min_qty, on_done, n, window)
+            rtts = await _one_at_a_time(gateway, ids, inst.min_qty, on_done, n)
+            throughput = await _pipelined(gateway, ids, inst.min_qty, on_done, n, window)
         finally:
             await engine.stop()
     return {
@@ -112,7 +122,7 @@ def _market_order(ids: ClientOrderIdGenerator, i: int, qty: float) -> NewOrder:
 
 
 async def _one_at_a_time(
-    link: Any, ids: ClientOrderIdGenerator, qty: float, on_done: list[Any], n: int
+    gateway: Any, ids: ClientOrderIdGenerator, qty: float, on_done: list[Any], n: int
 ) -> Any:
     """Round trips in µs (after 200 warm-up orders): submit, then await the final report."""
     loop = asyncio.get_running_loop()
@@ -130,7 +140,7 @@ async def _one_at_a_time(
         fut: asyncio.Future[float] = loop.create_future()
         done[order.client_order_id] = fut
         t0 = time.perf_counter()
-        await link.submit(order)
+        await gateway.submit(order)
         if i >= 200:
             samples.append((await fut) - t0)
         else:
@@ -139,7 +149,7 @@ async def _one_at_a_time(
 
 
 async def _pipelined(
-    link: Any, ids: ClientOrderIdGenerator, qty: float, on_done: list[Any], n: int, window: int
+    gateway: Any, ids: ClientOrderIdGenerator, qty: float, on_done: list[Any], n: int, window: int
 ) -> float:
     """Keep ``window`` orders in flight: each final report sends the next; orders per second."""
     finished = asyncio.Event()
@@ -148,7 +158,7 @@ async def _pipelined(
     def send_one() -> None:
         i = state["sent"]
         state["sent"] += 1
-        link.submit_nowait(_market_order(ids, i, qty))
+        gateway.submit_nowait(_market_order(ids, i, qty))
 
     def completed(_cid: str) -> None:
         state["completed"] += 1

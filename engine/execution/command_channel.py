@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Callable
 from typing import Any, cast
 
 import zmq
 
+from engine.core.clock import Clock
 from engine.execution import protocol
 from engine.journal.intent_log import OrderIntentLog
 
@@ -47,8 +47,10 @@ class CommandChannel:
         loop: asyncio.AbstractEventLoop,
         on_frames: Callable[[FrameBatch], None],
         intent_log: OrderIntentLog | None,
+        clock: Clock,
     ) -> None:
         self._loop = loop
+        self._clock = clock
         self._on_frames = on_frames
         self._intents = intent_log
         self._sock: zmq.Socket[Any] = ctx.socket(zmq.DEALER)
@@ -90,7 +92,7 @@ class CommandChannel:
         if self._intents is not None:
             orders = [frame for frame, is_order in batch if is_order]
             if orders:
-                self._intents.append(orders, time.time_ns())
+                self._intents.append(orders, self._clock.timestamp_ns())
         sock = self._sock
         # One message per batch, one envelope per line (the core answers each line).
         for start in range(0, len(batch), MAX_ENVELOPES_PER_FRAME):
@@ -135,7 +137,7 @@ class CommandChannel:
         self.frames_received += frames
         if not batch:
             return
-        self.last_rx_ns = time.monotonic_ns()
+        self.last_rx_ns = self._clock.monotonic_ns()
         self._on_frames(batch)
         if frames >= 1_000 or len(batch) >= 1_000:
             self._schedule_drain()

@@ -20,6 +20,7 @@ from typing import Any
 
 import zmq
 
+from engine.core.clock import Clock
 from engine.execution import protocol
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class LinkIo(threading.Thread):
         heartbeat_interval_s: float,
         loop_age_ms: Callable[[], float],
         req_ids: itertools.count[int],
+        clock: Clock,
     ) -> None:
         super().__init__(name="cerebellum-link-io", daemon=True)
         self._ctx = ctx
@@ -47,6 +49,7 @@ class LinkIo(threading.Thread):
         self._hb_interval_ns = int(heartbeat_interval_s * 1e9)
         self._loop_age_ms = loop_age_ms
         self._req_ids = req_ids
+        self._clock = clock
         self._started = threading.Event()
         self._stopping = False
         self._hb_sent: dict[int, int] = {}
@@ -96,7 +99,7 @@ class LinkIo(threading.Thread):
         if len(self._hb_sent) > 64:  # replies that never came
             for old in sorted(self._hb_sent)[:-32]:
                 del self._hb_sent[old]
-        frame = protocol.encode_heartbeat(req_id, time.time_ns(), self._loop_age_ms())
+        frame = protocol.encode_heartbeat(req_id, self._clock.timestamp_ns(), self._loop_age_ms())
         # Not connected: the silence is detected by the engine loop.
         with contextlib.suppress(zmq.Again):
             hb.send(frame, zmq.NOBLOCK)
@@ -118,7 +121,9 @@ class LinkIo(threading.Thread):
             log.warning("malformed heartbeat reply: %s", exc)
             return
         if isinstance(msg, protocol.HeartbeatReply):
-            self.last_heartbeat_reply_ns = now
+            # On the engine's clock, which the link compares it with (silence detection);
+            # the pacing and the round trip of heartbeats are real time.
+            self.last_heartbeat_reply_ns = self._clock.monotonic_ns()
             sent = self._hb_sent.pop(msg.req_id, None)
             if sent is not None:
                 self.rtt_us = (now - sent) / 1e3

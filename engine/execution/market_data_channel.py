@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, cast
 
 import zmq
 
+from engine.core.clock import Clock
 from engine.execution import protocol
+from engine.execution.market_data_wire import decode_market_data
 from engine.model.market import BookSnapshot, Trade
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ class MarketDataChannel:
         endpoint: str,
         loop: asyncio.AbstractEventLoop,
         on_market_data: Callable[[list[BookSnapshot | Trade]], None],
+        clock: Clock,
     ) -> None:
         self._loop = loop
+        self._clock = clock
         self._on_md = on_market_data
         self._sock: zmq.Socket[Any] = ctx.socket(zmq.SUB)
         self._sock.setsockopt(zmq.LINGER, 0)
@@ -65,8 +68,8 @@ class MarketDataChannel:
         self._scheduled = False
         sock = self._sock
         batch: list[BookSnapshot | Trade] = []
-        ts_init = time.time_ns()
-        decode = protocol.decode_market_data
+        ts_init = self._clock.timestamp_ns()
+        decode = decode_market_data
         n = 0
         while n < MAX_BATCH and cast(int, sock.getsockopt(zmq.EVENTS)) & _POLLIN:
             parts = sock.recv_multipart(zmq.NOBLOCK)

@@ -1,12 +1,11 @@
-"""OrderTracker: the engine's view of orders and fill-driven positions.
+"""OrderTracker: the engine's view of orders, and the one place a fill is recognised.
 
-Positions change only here, only on a fill, at the fill's price and quantity
-(DESIGN invariant 2). Each fill is applied once (``exec_id``).
-
-Open orders are indexed by strategy, so a pre-trade check costs what the
-strategy has open, not what the session has ever sent. Closed orders and
-applied exec ids are kept up to a bound (the newest), which leaves a long
-session's memory flat; the bounds are far above what the core can replay.
+Each fill is reported once (``exec_id``); the portfolio applies it. Open
+orders are indexed by strategy, and their unfilled quantity is summed per
+(strategy, symbol, side), so a pre-trade check costs the same whatever the
+session has sent. Closed orders and applied exec ids are kept up to a bound
+(the newest), which leaves a long session's memory flat; the bounds are far
+above what the core can replay.
 """
 
 from __future__ import annotations
@@ -15,10 +14,9 @@ import logging
 from collections import deque
 
 from engine.execution.protocol import SnapshotReport
-from engine.model.enums import OrderStatus
+from engine.model.enums import OrderStatus, Side
 from engine.model.events import Fill, OrderUpdate
 from engine.model.orders import InvalidOrderTransition, OrderView
-from engine.model.positions import Position
 
 log = logging.getLogger(__name__)
 
@@ -29,36 +27,15 @@ _PENDING_NEW, _NEW, _PARTIALLY_FILLED = (
 )
 
 
-def apply_fill(pos: Position, fill: Fill) -> Position:
-    """The position after ``fill`` (pure): average price on increase, realised PnL on decrease."""
-    signed = fill.qty * fill.side.sign
-    qty, avg, realized = pos.qty, pos.avg_price, pos.realized_pnl
-    if qty == 0 or (qty > 0) == (signed > 0):
-        new_qty = qty + signed
-        avg = (avg * abs(qty) + fill.price * abs(signed)) / abs(new_qty)
-        qty = new_qty
-    else:
-        closing = min(abs(signed), abs(qty))
-        realized += closing * (fill.price - avg) * (1 if qty > 0 else -1)
-        new_qty = qty + signed
-        if abs(new_qty) < 1e-12:
-            qty, avg = 0.0, 0.0
-        elif (new_qty > 0) != (qty > 0):  # flipped: the remainder opens at the fill price
-            qty, avg = new_qty, fill.price
-        else:
-            qty = new_qty
-    fee = fill.fee if fill.fee_asset == "USDT" else 0.0
-    return Position(pos.strategy_id, pos.symbol, qty, avg, realized - fee, pos.fees + fee)
-
-
 class OrderTracker:
-    """Orders by client id, positions by (strategy, symbol); updated only from reports."""
+    """Orders by client id; updated only from what was sent and what the core reported."""
 
     def __init__(self, max_closed: int = 100_000, max_exec_ids: int = 500_000) -> None:
         self.orders: dict[str, OrderView] = {}
-        self.positions: dict[tuple[str, str], Position] = {}
         self.invalid_transitions = 0
         self._open: dict[str, dict[str, OrderView]] = {}  # strategy -> client id -> view
+        # (strategy, symbol, side) -> unfilled quantity of its open orders
+        self._leaves: dict[tuple[str, str, Side], float] = {}
         self._closed: deque[str] = deque()  # client ids in the order they closed
         self._max_closed = max_closed
         self._exec_ids: set[str] = set()
@@ -93,8 +70,6 @@ class OrderTracker:
             return None
         fill = Fill.from_update(update)
         self._remember_exec_id(fill.exec_id)
-        key = (fill.strategy_id, fill.symbol)
-        self.positions[key] = apply_fill(self.positions.get(key, Position(*key)), fill)
         return fill
 
     def _store(self, view: OrderView, prev: OrderView | None) -> None:
@@ -104,13 +79,29 @@ class OrderTracker:
         open_orders = self._open.get(view.strategy_id)
         if open_orders is None:
             open_orders = self._open[view.strategy_id] = {}
+        was_open = open_orders.pop(cid, None)
+        if was_open is not None:
+            self._add_leaves(was_open, -1.0)
         status = view.status
         if status is _NEW or status is _PARTIALLY_FILLED or status is _PENDING_NEW:
             open_orders[cid] = view
-        elif open_orders.pop(cid, None) is not None or prev is None:
+            self._add_leaves(view, 1.0)
+        elif was_open is not None or prev is None:
             self._closed.append(cid)
             if len(self._closed) > self._max_closed:
                 self._forget_closed()
+
+    def _add_leaves(self, view: OrderView, sign: float) -> None:
+        key = (view.strategy_id, view.symbol, view.side)
+        leaves = self._leaves.get(key, 0.0) + sign * max(view.qty - view.cum_qty, 0.0)
+        if leaves > 1e-12:
+            self._leaves[key] = leaves
+        else:
+            self._leaves.pop(key, None)
+
+    def open_qty(self, strategy_id: str, symbol: str, side: Side) -> float:
+        """Unfilled quantity of the strategy's open orders in ``symbol`` on ``side``."""
+        return self._leaves.get((strategy_id, symbol, side), 0.0)
 
     def _forget_closed(self) -> None:
         while len(self._closed) > self._max_closed:
@@ -130,11 +121,8 @@ class OrderTracker:
             return list(self._open.get(strategy_id, {}).values())
         return [o for by_id in self._open.values() for o in by_id.values()]
 
-    def position(self, strategy_id: str, symbol: str) -> Position:
-        return self.positions.get((strategy_id, symbol), Position(strategy_id, symbol))
-
     def reconcile(self, snap: SnapshotReport) -> list[str]:
-        """Adopt the executor's view; return human-readable discrepancies."""
+        """Adopt the executor's open orders; return human-readable discrepancies."""
         notes: list[str] = []
         live = {o.client_order_id: o for o in snap.open_orders}
         for view in self.open_orders():  # a copy: marking one CANCELED changes the index
@@ -162,7 +150,9 @@ class OrderTracker:
         for o in snap.open_orders:
             prev = self.orders.get(o.client_order_id)
             if prev is not None and prev.strategy_id != o.strategy_id:
-                self._open.get(prev.strategy_id, {}).pop(o.client_order_id, None)
+                moved = self._open.get(prev.strategy_id, {}).pop(o.client_order_id, None)
+                if moved is not None:
+                    self._add_leaves(moved, -1.0)
             self._store(
                 OrderView(
                     o.client_order_id,
@@ -179,20 +169,5 @@ class OrderTracker:
                     o.ts_event,
                 ),
                 prev,
-            )
-        venue_positions = {(p.strategy_id, p.symbol): p for p in snap.positions}
-        for key in set(self.positions) | set(venue_positions):
-            mine = self.positions.get(key, Position(*key))
-            theirs = venue_positions.get(key)
-            qty = theirs.qty if theirs else 0.0
-            if abs(mine.qty - qty) > 1e-9:
-                notes.append(f"position {key[0]} {key[1]}: engine {mine.qty:g} vs executor {qty:g}")
-            self.positions[key] = Position(
-                key[0],
-                key[1],
-                qty,
-                theirs.avg_price if theirs else 0.0,
-                theirs.realized_pnl if theirs else mine.realized_pnl,
-                theirs.fees if theirs else mine.fees,
             )
         return notes

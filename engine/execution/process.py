@@ -67,7 +67,7 @@ def core_config(config: CrucibleConfig, cmd_endpoint: str, md_endpoint: str) -> 
             "max_total_exposure": risk.max_total_exposure,
             "collar_bps": risk.collar_bps,
             "max_mid_age_ms": risk.max_mid_age_ms,
-            "max_orders_per_sec_strategy": max(1, int(risk.max_orders_per_sec)),
+            "max_orders_per_sec_strategy": max(1, int(risk.max_strategy_orders_per_sec)),
             "max_orders_per_sec_total": max(1, int(risk.max_orders_per_sec_total)),
         },
         "bybit": {"testnet": config.venue.testnet},

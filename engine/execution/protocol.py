@@ -24,7 +24,6 @@ from engine.model.enums import (
     TradingState,
 )
 from engine.model.events import OrderUpdate, RiskEvent
-from engine.model.market import BookSnapshot, Trade, levels_array
 
 VERSION: Final = 1
 MAX_FRAME_BYTES: Final = 65_536
@@ -34,7 +33,7 @@ class ProtocolError(ValueError):
     """A frame that does not follow docs/protocol.md."""
 
 
-class _Wire(msgspec.Struct, frozen=True, tag_field="type"):
+class Wire(msgspec.Struct, frozen=True, tag_field="type"):
     """Base of every message read from the wire (unknown extra fields are ignored)."""
 
     v: Literal[1]
@@ -60,7 +59,7 @@ class TradingStates(msgspec.Struct, frozen=True):
     symbols: dict[str, TradingState] = msgspec.field(default_factory=dict)
 
 
-class Welcome(_Wire, frozen=True, tag="Welcome"):
+class Welcome(Wire, frozen=True, tag="Welcome"):
     req_id: int
     session_id: str
     venue: str
@@ -70,7 +69,7 @@ class Welcome(_Wire, frozen=True, tag="Welcome"):
     trading_state: TradingStates
 
 
-class Ack(_Wire, frozen=True, tag="Ack"):
+class Ack(Wire, frozen=True, tag="Ack"):
     req_id: int
     last_seq: int
     client_order_id: str | None = None
@@ -82,7 +81,7 @@ class Ack(_Wire, frozen=True, tag="Ack"):
     trading_state: TradingStates | None = None
 
 
-class Reject(_Wire, frozen=True, tag="Reject"):
+class Reject(Wire, frozen=True, tag="Reject"):
     code: str
     reason: str
     req_id: int | None = None
@@ -90,7 +89,7 @@ class Reject(_Wire, frozen=True, tag="Reject"):
     client_order_id: str | None = None
 
 
-class HeartbeatReply(_Wire, frozen=True, tag="Heartbeat"):
+class HeartbeatReply(Wire, frozen=True, tag="Heartbeat"):
     req_id: int
     last_seq: int
     session_id: str
@@ -127,7 +126,7 @@ class Balance(msgspec.Struct, frozen=True):
     total: float
 
 
-class SnapshotReport(_Wire, frozen=True, tag="SnapshotReport"):
+class SnapshotReport(Wire, frozen=True, tag="SnapshotReport"):
     req_id: int
     last_seq: int
     session_id: str
@@ -146,21 +145,21 @@ class SnapshotReport(_Wire, frozen=True, tag="SnapshotReport"):
         return all(abs(p.qty) < 1e-12 for p in self.positions)
 
 
-class OrderState(_Wire, frozen=True, tag="OrderState"):
+class OrderState(Wire, frozen=True, tag="OrderState"):
     req_id: int
     last_seq: int
     known: bool
     order: OrderSnapshot | None = None
 
 
-class ReplayDone(_Wire, frozen=True, tag="ReplayDone"):
+class ReplayDone(Wire, frozen=True, tag="ReplayDone"):
     req_id: int
     from_seq: int
     to_seq: int
     last_seq: int
 
 
-class BarsReport(_Wire, frozen=True, tag="BarsReport"):
+class BarsReport(Wire, frozen=True, tag="BarsReport"):
     """Closed bars, oldest first: ``[ts_ms, open, high, low, close, volume, trades]``."""
 
     req_id: int
@@ -170,8 +169,8 @@ class BarsReport(_Wire, frozen=True, tag="BarsReport"):
     bars: list[tuple[int, float, float, float, float, float, int | None]]
 
 
-_SideName = Literal["BUY", "SELL"]
-_SIDE = {m.value: m for m in Side}
+SideName = Literal["BUY", "SELL"]
+SIDES = {m.value: m for m in Side}
 
 
 class _OrderUpdateWire(OrderUpdate, frozen=True, kw_only=True, tag="OrderUpdate", tag_field="type"):
@@ -186,7 +185,7 @@ class _OrderUpdateWire(OrderUpdate, frozen=True, kw_only=True, tag="OrderUpdate"
     price: float | None = None
 
 
-class _RiskEventWire(_Wire, frozen=True, tag="RiskEvent"):
+class _RiskEventWire(Wire, frozen=True, tag="RiskEvent"):
     seq: int
     kind: RiskEventKind
     scope: Scope
@@ -276,14 +275,14 @@ _MESSAGE_DECODER: msgspec.json.Decoder[Reply | _OrderUpdateWire | _RiskEventWire
 )
 
 
-def _check_size(frame: bytes) -> None:
+def check_size(frame: bytes) -> None:
     if len(frame) > MAX_FRAME_BYTES:
         raise ProtocolError(f"frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
 
 
 def decode_message(frame: bytes) -> Reply | Report:
     """Decode one frame from the command socket into a typed reply or report."""
-    _check_size(frame)
+    check_size(frame)
     try:
         msg = _MESSAGE_DECODER.decode(frame)
     except msgspec.DecodeError as exc:
@@ -329,54 +328,3 @@ def decode_frame(frame: bytes) -> list[Reply | Report | ProtocolError]:
         except ProtocolError as exc:
             out.append(exc)
     return out
-
-
-class _BookWire(_Wire, frozen=True, tag="BookSnapshot"):
-    symbol: str
-    seq: int
-    ts_event: int
-    bids: list[tuple[float, float]]
-    asks: list[tuple[float, float]]
-
-
-class _TradeWire(_Wire, frozen=True, tag="Trade"):
-    symbol: str
-    seq: int
-    ts_event: int
-    price: float
-    qty: float
-    aggressor: _SideName
-    trade_id: str
-
-
-_MD_DECODER: msgspec.json.Decoder[_BookWire | _TradeWire] = msgspec.json.Decoder(
-    _BookWire | _TradeWire
-)
-
-
-def decode_market_data(frame: bytes, ts_init: int) -> BookSnapshot | Trade:
-    """Decode one PUB body (BookSnapshot or Trade) into the engine's normalized types."""
-    _check_size(frame)
-    try:
-        msg = _MD_DECODER.decode(frame)
-    except msgspec.DecodeError as exc:
-        raise ProtocolError(f"malformed market data: {exc}") from None
-    if isinstance(msg, _BookWire):
-        return BookSnapshot(
-            symbol=msg.symbol,
-            ts_event=msg.ts_event,
-            ts_init=ts_init,
-            bids=levels_array(msg.bids),
-            asks=levels_array(msg.asks),
-            seq=msg.seq,
-        )
-    return Trade(
-        symbol=msg.symbol,
-        ts_event=msg.ts_event,
-        ts_init=ts_init,
-        price=msg.price,
-        qty=msg.qty,
-        aggressor=_SIDE[msg.aggressor],
-        trade_id=msg.trade_id,
-        seq=msg.seq,
-    )

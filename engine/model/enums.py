@@ -69,6 +69,7 @@ class RiskEventKind(StrEnum):
     PAUSE_ENTRIES = "PAUSE_ENTRIES"
     LINK_DOWN = "LINK_DOWN"
     RECONCILED = "RECONCILED"
+    ORDER_REFUSED = "ORDER_REFUSED"  # engine only: a pre-trade check refused an order
 
 
 class LinkStatus(StrEnum):

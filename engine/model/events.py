@@ -220,6 +220,11 @@ class PortfolioState(msgspec.Struct, frozen=True):
     day_pnl: float
     positions: tuple[Position, ...] = ()
     marks: dict[str, float] = msgspec.field(default_factory=dict)
+    cash: float = 0.0
+    fees: float = 0.0
+    # Symbols whose mark is missing or older than risk.max_mid_age_ms: their positions
+    # count at the last known price and new exposure on them is refused.
+    stale_symbols: tuple[str, ...] = ()
 
     def net_position(self, symbol: str) -> float:
         return sum(p.qty for p in self.positions if p.symbol == symbol)

@@ -1,4 +1,12 @@
-"""Pure pre-trade checks. Each returns None (pass) or a Verdict naming what failed."""
+"""Pure pre-trade checks. Each returns None (pass) or a Verdict naming what failed.
+
+An *entry* is an order that makes its strategy's position larger in absolute
+size, and faces every check. An order that only reduces a position is never
+refused for a stale or missing mark, paused entries, a disabled strategy, a
+position or exposure limit or a tripped breaker, so risk never traps a
+position; it still meets the order-size limit, the collar (when there is a
+mark), the reduce-only rule of a REDUCING engine and the rate limits.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from engine.config import RiskConfig
+from engine.config import RiskConfig, StrategyLimits
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, TradingState
 
@@ -23,14 +31,19 @@ class OrderContext:
 
     state: TradingState
     entries_paused: bool
-    mid: float | None
-    mid_age_ms: float | None
+    strategy_disabled: bool
+    mark: float | None  # the symbol's latest mark price (None: never had one)
+    mark_age_ms: float | None
+    last_price: float | None  # what the symbol is valued at (mark, else last fill)
     position_qty: float  # this strategy's signed position in the symbol
     open_same_side_qty: float  # this strategy's open orders on the order's side
+    symbol_net_qty: float  # every strategy's net position in the symbol
     total_exposure: float  # sum of |position notional| over all symbols and strategies
     nav: float
     peak_nav: float
     day_start_nav: float
+    strategy_day_pnl: float  # this strategy's PnL since 00:00 UTC
+    limits: StrategyLimits
 
 
 def increases_exposure(order: NewOrder, position_qty: float) -> bool:
@@ -45,32 +58,50 @@ def check_state(order: NewOrder, ctx: OrderContext) -> Verdict | None:
         return Verdict("HALTED", "trading is halted (kill switch): only reducing orders allowed")
     if ctx.state is TradingState.REDUCING and (entry or not order.reduce_only):
         return Verdict("REDUCE_ONLY", "trading is in reduce-only mode")
-    if ctx.entries_paused and entry:
+    if entry and ctx.strategy_disabled:
+        return Verdict(
+            "STRATEGY_DISABLED", f"{order.strategy_id} is disabled: only reducing orders allowed"
+        )
+    if entry and ctx.entries_paused:
         return Verdict("ENTRIES_PAUSED", "entries are paused: only exits are allowed")
     return None
 
 
 def check_reference(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
-    if ctx.mid is None or not math.isfinite(ctx.mid) or ctx.mid <= 0:
-        return Verdict("STALE_REFERENCE", f"no mid price for {order.symbol}")
-    if ctx.mid_age_ms is None or ctx.mid_age_ms > cfg.max_mid_age_ms:
+    """Entries need a fresh mark; any limit order with a mark stays inside the collar."""
+    fresh = (
+        ctx.mark is not None
+        and math.isfinite(ctx.mark)
+        and ctx.mark > 0
+        and ctx.mark_age_ms is not None
+        and ctx.mark_age_ms <= cfg.max_mid_age_ms
+    )
+    if not fresh:
+        if not increases_exposure(order, ctx.position_qty):
+            return None
+        if ctx.mark is None:
+            return Verdict("STALE_MARK", f"no mark for {order.symbol}: new exposure refused")
         return Verdict(
-            "STALE_REFERENCE", f"mid for {order.symbol} is older than {cfg.max_mid_age_ms} ms"
+            "STALE_MARK",
+            f"mark for {order.symbol} is older than {cfg.max_mid_age_ms} ms: "
+            "new exposure refused until a fresh one arrives",
         )
+    assert ctx.mark is not None
     if order.order_type is OrderType.LIMIT and order.price is not None:
-        dev_bps = abs(order.price / ctx.mid - 1.0) * 1e4
+        dev_bps = abs(order.price / ctx.mark - 1.0) * 1e4
         if dev_bps > cfg.collar_bps:
             return Verdict(
                 "PRICE_COLLAR",
-                f"limit {order.price:g} is {dev_bps:.0f} bps from mid {ctx.mid:g} "
+                f"limit {order.price:g} is {dev_bps:.0f} bps from mark {ctx.mark:g} "
                 f"(collar {cfg.collar_bps:g} bps)",
             )
     return None
 
 
 def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
-    assert ctx.mid is not None
-    px = order.price if order.price is not None else ctx.mid
+    px = order.price if order.price is not None else (ctx.mark or ctx.last_price)
+    if px is None:
+        return None  # a reducing market order in a symbol never priced: nothing to value
     notional = order.qty * px
     if notional > cfg.max_order_notional:
         return Verdict(
@@ -78,16 +109,52 @@ def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict |
         )
     if not increases_exposure(order, ctx.position_qty):
         return None
-    projected = abs(ctx.position_qty + order.side.sign * (ctx.open_same_side_qty + order.qty)) * px
-    if projected > cfg.max_position_notional:
+    signed = order.side.sign
+    mine = abs(ctx.position_qty + signed * (ctx.open_same_side_qty + order.qty)) * px
+    if mine > ctx.limits.max_position_notional:
+        return Verdict(
+            "STRATEGY_MAX_POSITION",
+            f"{order.strategy_id}'s position incl. open orders would be {mine:,.0f} "
+            f"> {ctx.limits.max_position_notional:,.0f}",
+        )
+    net = abs(ctx.symbol_net_qty + signed * order.qty) * px
+    if net > cfg.max_position_notional and net > abs(ctx.symbol_net_qty) * px:
         return Verdict(
             "MAX_POSITION",
-            f"position incl. open orders would be {projected:,.0f} > {cfg.max_position_notional:,.0f}",
+            f"net {order.symbol} position would be {net:,.0f} > {cfg.max_position_notional:,.0f}",
         )
     if ctx.total_exposure + notional > cfg.max_total_exposure:
         return Verdict(
             "MAX_EXPOSURE",
-            f"total exposure would be {ctx.total_exposure + notional:,.0f} > {cfg.max_total_exposure:,.0f}",
+            f"total exposure would be {ctx.total_exposure + notional:,.0f} "
+            f"> {cfg.max_total_exposure:,.0f}",
+        )
+    return None
+
+
+def breached_daily_loss(nav: float, day_start_nav: float, cfg: RiskConfig) -> Verdict | None:
+    day_loss = day_start_nav - nav
+    if day_loss > cfg.daily_loss_limit:
+        return Verdict(
+            "DAILY_LOSS", f"daily loss {day_loss:,.0f} > limit {cfg.daily_loss_limit:,.0f}"
+        )
+    return None
+
+
+def breached_drawdown(nav: float, peak_nav: float, cfg: RiskConfig) -> Verdict | None:
+    drawdown = 1.0 - nav / peak_nav if peak_nav > 0 else 0.0
+    if drawdown > cfg.max_drawdown_pct:
+        return Verdict("DRAWDOWN", f"drawdown {drawdown:.1%} > breaker {cfg.max_drawdown_pct:.1%}")
+    return None
+
+
+def breached_strategy_loss(
+    strategy_id: str, day_pnl: float, limits: StrategyLimits
+) -> Verdict | None:
+    if -day_pnl > limits.daily_loss_limit:
+        return Verdict(
+            "STRATEGY_DAILY_LOSS",
+            f"{strategy_id} lost {-day_pnl:,.0f} today > limit {limits.daily_loss_limit:,.0f}",
         )
     return None
 
@@ -95,15 +162,11 @@ def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict |
 def check_loss_limits(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
     if not increases_exposure(order, ctx.position_qty):
         return None
-    day_loss = ctx.day_start_nav - ctx.nav
-    if day_loss > cfg.daily_loss_limit:
-        return Verdict(
-            "DAILY_LOSS", f"daily loss {day_loss:,.0f} > limit {cfg.daily_loss_limit:,.0f}"
-        )
-    drawdown = 1.0 - ctx.nav / ctx.peak_nav if ctx.peak_nav > 0 else 0.0
-    if drawdown > cfg.max_drawdown_pct:
-        return Verdict("DRAWDOWN", f"drawdown {drawdown:.1%} > breaker {cfg.max_drawdown_pct:.1%}")
-    return None
+    return (
+        breached_daily_loss(ctx.nav, ctx.day_start_nav, cfg)
+        or breached_drawdown(ctx.nav, ctx.peak_nav, cfg)
+        or breached_strategy_loss(order.strategy_id, ctx.strategy_day_pnl, ctx.limits)
+    )
 
 
 def pre_trade_check(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
@@ -123,11 +186,13 @@ class RateLimiter:
         self._limit = per_second
         self._times: dict[str, deque[int]] = {}
 
-    def allow(self, key: str, now_ns: int) -> bool:
-        q = self._times.setdefault(key, deque())
+    def allow(self, key: str, now_ns: int, limit: float | None = None) -> bool:
+        q = self._times.get(key)
+        if q is None:
+            q = self._times[key] = deque()
         while q and now_ns - q[0] >= 1_000_000_000:
             q.popleft()
-        if len(q) >= self._limit:
+        if len(q) >= (self._limit if limit is None else limit):
             return False
         q.append(now_ns)
         return True

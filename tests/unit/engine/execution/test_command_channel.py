@@ -9,6 +9,7 @@ from typing import Any
 
 import zmq
 
+from engine.core.clock import LiveClock
 from engine.execution import protocol
 from engine.execution.command_channel import CommandChannel, FrameBatch
 from engine.model.enums import OrderStatus
@@ -43,7 +44,7 @@ async def test_a_frame_of_envelopes_arrives_as_one_batch_in_order(tmp_path: Path
         batches.append(batch)
         got.set()
 
-    channel = CommandChannel(ctx, endpoint, loop, on_frames, None)
+    channel = CommandChannel(ctx, endpoint, loop, on_frames, None, LiveClock())
     try:
         for _ in range(50):  # IMMEDIATE: nothing is queued until the connection is up
             channel.send(b'{"v":1,"type":"Hello","req_id":7}')
@@ -76,7 +77,9 @@ async def _burst_frames(tmp_path: Path, n: int, flush_at: int | None) -> list[by
     router = ctx.socket(zmq.ROUTER)
     endpoint = f"ipc://{tmp_path}/cmd-{n}.sock"
     router.bind(endpoint)
-    channel = CommandChannel(ctx, endpoint, asyncio.get_running_loop(), lambda _b: None, None)
+    channel = CommandChannel(
+        ctx, endpoint, asyncio.get_running_loop(), lambda _b: None, None, LiveClock()
+    )
     if flush_at is not None:
         channel.flush_at = flush_at
     try:
@@ -127,7 +130,7 @@ async def test_a_message_of_trade_lines_arrives_as_trades_in_order(tmp_path: Pat
         got.extend(batch)
         arrived.set()
 
-    channel = MarketDataChannel(ctx, endpoint, asyncio.get_running_loop(), on_md)
+    channel = MarketDataChannel(ctx, endpoint, asyncio.get_running_loop(), on_md, LiveClock())
 
     def trade(seq: int) -> bytes:
         return json.dumps(

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.execution import protocol
-from engine.execution.protocol import ProtocolError, decode_market_data, decode_message
+from engine.execution.market_data_wire import decode_market_data
+from engine.execution.protocol import ProtocolError, decode_message
 from engine.model.commands import CancelAll, KillSwitch, NewOrder
 from engine.model.enums import OrderStatus, OrderType, Scope, Side, TradingState
 from engine.model.events import OrderUpdate, RiskEvent

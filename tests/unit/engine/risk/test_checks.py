@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from engine.config import RiskConfig
+from engine.config import RiskConfig, StrategyLimits
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, Side, TradingState
 from engine.risk.checks import OrderContext, RateLimiter, increases_exposure, pre_trade_check
 
+LIMITS = StrategyLimits(max_position_notional=15_000, daily_loss_limit=500)
 CFG = RiskConfig(
     max_order_notional=10_000,
     max_position_notional=20_000,
@@ -17,6 +20,7 @@ CFG = RiskConfig(
     max_mid_age_ms=1_000,
     daily_loss_limit=1_000,
     max_drawdown_pct=0.1,
+    strategy=LIMITS,
 )
 
 
@@ -24,14 +28,19 @@ def _ctx(**kw: object) -> OrderContext:
     base: dict[str, object] = {
         "state": TradingState.ACTIVE,
         "entries_paused": False,
-        "mid": 100.0,
-        "mid_age_ms": 10.0,
+        "strategy_disabled": False,
+        "mark": 100.0,
+        "mark_age_ms": 10.0,
+        "last_price": 100.0,
         "position_qty": 0.0,
         "open_same_side_qty": 0.0,
+        "symbol_net_qty": 0.0,
         "total_exposure": 0.0,
         "nav": 100_000.0,
         "peak_nav": 100_000.0,
         "day_start_nav": 100_000.0,
+        "strategy_day_pnl": 0.0,
+        "limits": LIMITS,
     }
     base.update(kw)
     return OrderContext(**base)  # type: ignore[arg-type]
@@ -50,14 +59,21 @@ def _order(
         (_order(), _ctx(state=TradingState.HALTED), "HALTED"),
         (_order(), _ctx(entries_paused=True), "ENTRIES_PAUSED"),
         (_order(), _ctx(state=TradingState.REDUCING), "REDUCE_ONLY"),
-        (_order(), _ctx(mid=None, mid_age_ms=None), "STALE_REFERENCE"),
-        (_order(), _ctx(mid_age_ms=5_000.0), "STALE_REFERENCE"),
+        (_order(), _ctx(strategy_disabled=True), "STRATEGY_DISABLED"),
+        (_order(), _ctx(mark=None, mark_age_ms=None), "STALE_MARK"),
+        (_order(), _ctx(mark_age_ms=5_000.0), "STALE_MARK"),
         (_order(price=102.0), _ctx(), "PRICE_COLLAR"),
         (_order(qty=101.0), _ctx(), "MAX_NOTIONAL"),
-        (_order(qty=50.0), _ctx(position_qty=100.0, open_same_side_qty=60.0), "MAX_POSITION"),
+        (
+            _order(qty=50.0),
+            _ctx(position_qty=60.0, open_same_side_qty=50.0),
+            "STRATEGY_MAX_POSITION",
+        ),
+        (_order(qty=50.0), _ctx(symbol_net_qty=160.0), "MAX_POSITION"),
         (_order(qty=50.0), _ctx(total_exposure=26_000.0), "MAX_EXPOSURE"),
         (_order(), _ctx(nav=98_500.0, peak_nav=98_600.0), "DAILY_LOSS"),
         (_order(), _ctx(nav=95_000.0, peak_nav=110_000.0, day_start_nav=95_500.0), "DRAWDOWN"),
+        (_order(), _ctx(strategy_day_pnl=-501.0), "STRATEGY_DAILY_LOSS"),
     ],
 )
 def test_pre_trade_check_names_the_failed_check(
@@ -68,16 +84,41 @@ def test_pre_trade_check_names_the_failed_check(
     assert verdict.code == code
 
 
-def test_reducing_order_passes_even_when_halted_or_paused() -> None:
+@pytest.mark.parametrize(
+    "ctx",
+    [
+        _ctx(state=TradingState.HALTED),
+        _ctx(state=TradingState.REDUCING),
+        _ctx(entries_paused=True),
+        _ctx(strategy_disabled=True),
+        _ctx(mark=None, mark_age_ms=None),
+        _ctx(mark_age_ms=60_000.0),
+        _ctx(nav=90_000.0, peak_nav=120_000.0),
+        _ctx(strategy_day_pnl=-10_000.0),
+        _ctx(symbol_net_qty=500.0, total_exposure=90_000.0),
+    ],
+)
+def test_a_reduce_only_exit_passes_whatever_blocks_entries(ctx: OrderContext) -> None:
+    held = dataclasses.replace(ctx, position_qty=2.0)
     exit_order = _order(side=Side.SELL, qty=1.0, price=None, reduce_only=True)
-    assert (
-        pre_trade_check(exit_order, _ctx(state=TradingState.HALTED, position_qty=2.0), CFG) is None
+    assert pre_trade_check(exit_order, held, CFG) is None
+
+
+def test_a_plain_reducing_order_is_refused_only_when_reduce_only_is_required() -> None:
+    plain_exit = _order(side=Side.SELL, qty=1.0, price=None)
+    assert pre_trade_check(plain_exit, _ctx(entries_paused=True, position_qty=2.0), CFG) is None
+    verdict = pre_trade_check(plain_exit, _ctx(state=TradingState.REDUCING, position_qty=2.0), CFG)
+    assert verdict is not None
+    assert verdict.code == "REDUCE_ONLY"
+
+
+def test_a_stale_mark_still_collars_nothing_but_limits_an_exit_by_its_own_price() -> None:
+    limit_exit = _order(side=Side.SELL, qty=200.0, price=100.0, reduce_only=True)
+    verdict = pre_trade_check(
+        limit_exit, _ctx(mark=None, mark_age_ms=None, position_qty=300.0), CFG
     )
-    assert pre_trade_check(exit_order, _ctx(entries_paused=True, position_qty=2.0), CFG) is None
-    assert (
-        pre_trade_check(exit_order, _ctx(state=TradingState.REDUCING, position_qty=2.0), CFG)
-        is None
-    )
+    assert verdict is not None
+    assert verdict.code == "MAX_NOTIONAL"
 
 
 def test_plain_order_within_limits_passes() -> None:
@@ -96,3 +137,4 @@ def test_rate_limiter_allows_n_per_second_window() -> None:
     assert [rl.allow("a", t0 + i) for i in range(4)] == [True, True, True, False]
     assert rl.allow("b", t0)
     assert rl.allow("a", t0 + 1_000_000_000)
+    assert not rl.allow("b", t0 + 1, limit=1)  # a per-key limit overrides the default

@@ -1,0 +1,68 @@
+"""PendingRequests: request ids, their reply futures and their deadlines.
+
+Every command the link sends carries a ``req_id``; the core's Ack, Reject or
+report answers with the same id. A reply that does not come before its
+deadline fails its future with ``TimeoutError`` (the link's monitor calls
+``expire`` ten times a second). Time comes from the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+from engine.core.clock import Clock
+from engine.execution import protocol
+
+log = logging.getLogger(__name__)
+
+
+class PendingRequests:
+    """Outstanding requests by id, each with a future and a deadline (clock ns)."""
+
+    def __init__(self, clock: Clock, timeout_ms: int, req_ids: itertools.count[int]) -> None:
+        self._clock = clock
+        self._timeout_ns = timeout_ms * 1_000_000
+        self._ids = req_ids
+        self._pending: dict[int, tuple[asyncio.Future[Any], int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __bool__(self) -> bool:
+        return bool(self._pending)
+
+    def open(self, timeout_ms: int | None = None) -> tuple[int, asyncio.Future[Any]]:
+        """A new request id and the future its reply will resolve."""
+        req_id = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        timeout_ns = self._timeout_ns if timeout_ms is None else timeout_ms * 1_000_000
+        self._pending[req_id] = (fut, self._clock.monotonic_ns() + timeout_ns)
+        return req_id, fut
+
+    def resolve(self, msg: Any) -> None:
+        """Hand a reply to whoever awaits its ``req_id`` (a stray Reject is logged)."""
+        req_id = getattr(msg, "req_id", None)
+        entry = self._pending.pop(req_id, None) if req_id is not None else None
+        if entry is not None and not entry[0].done():
+            entry[0].set_result(msg)
+        elif isinstance(msg, protocol.Reject):
+            log.warning("cerebellum_core rejected a frame: %s %s", msg.code, msg.reason)
+
+    def expire(self) -> int:
+        """Fail the requests whose answer is overdue; return how many."""
+        now = self._clock.monotonic_ns()
+        expired = [rid for rid, (_, deadline) in self._pending.items() if deadline <= now]
+        for rid in expired:
+            fut, _ = self._pending.pop(rid)
+            if not fut.done():
+                fut.set_exception(TimeoutError(f"no answer to request {rid}"))
+        return len(expired)
+
+    def fail_all(self, exc: BaseException) -> None:
+        for fut, _ in self._pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+        self._pending.clear()
