@@ -10,6 +10,7 @@ the last bar earns ``close / open``. Each change of position pays
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -180,3 +181,33 @@ def backtest(
         trade_returns=trade_returns,
         holding_bars=(ends - starts).astype(np.int64),
     )
+
+
+def trade_stats(result: BacktestResult) -> dict[str, Any]:
+    """Per-trade figures a live agent sizes and times out with (JSON-able).
+
+    ``win_rate``: share of trades with a positive return (net of costs);
+    ``avg_win``: mean return of the winners; ``avg_loss``: mean loss of the
+    others as a positive fraction; ``payoff_ratio``: ``avg_win / avg_loss``
+    (None when no trade lost); ``holding_bars``: median, 90th percentile and
+    maximum bars a position was held. A trade still open at the end of the
+    series counts up to its last bar.
+    """
+    r = np.asarray(result.trade_returns, dtype=np.float64)
+    h = np.asarray(result.holding_bars, dtype=np.float64)
+    wins, losses = r[r > 0], r[r <= 0]
+    avg_win = float(wins.mean()) if wins.size else 0.0
+    avg_loss = float(-losses.mean()) if losses.size else 0.0
+    return {
+        "trades": int(result.trades),
+        "win_rate": float(wins.size / r.size) if r.size else 0.0,
+        "avg_win": avg_win,
+        "avg_loss": avg_loss,
+        "payoff_ratio": avg_win / avg_loss if avg_loss > 0 else None,
+        "mean_return": float(r.mean()) if r.size else 0.0,
+        "holding_bars": {
+            "median": float(np.median(h)) if h.size else 0.0,
+            "p90": float(np.percentile(h, 90)) if h.size else 0.0,
+            "max": int(h.max()) if h.size else 0,
+        },
+    }

@@ -4,26 +4,33 @@ A candidate is a specialist plus the recipe that made it, so the gauntlet's
 walk-forward can re-run the same recipe on rolling windows: a GP tree keeps its
 expression and re-fits its scaler; a booster is re-trained and re-calibrated
 with the same threshold quantiles.
+
+The bake-off keeps the best candidate of each kind (gp, lightgbm, xgboost) that
+made enough validation trades with a positive Sharpe: one to three members of
+the ensemble the gauntlet judges. A kind whose model cannot be built (its labels
+lack a class) is skipped, with the reason, instead of ending the task.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from engine.forge.backtest import CostModel, backtest
 from engine.forge.config import BudgetConfig, ForgeConfig
 from engine.forge.dataset import ForgeDataset
-from engine.forge.gbm import THRESHOLD_GRID, train_gbm_specialists
+from engine.forge.gbm import THRESHOLD_GRID, MissingClasses, train_gbm_specialists
 from engine.forge.gp import EvolutionResult, FitnessSpec, GenerationStats, evolve
-from engine.forge.labels import Segment, walk_forward_folds
+from engine.forge.labels import Segment
 from engine.forge.primitives import FEATURE_NAME_RE, PRIMITIVES
 from engine.forge.specialists import GBMKind, GBMSpecialist, GPSpecialist, RobustScaler, Specialist
 
 GBM_KINDS: tuple[GBMKind, ...] = ("lightgbm", "xgboost")
+KINDS: tuple[str, ...] = ("gp", *GBM_KINDS)
 
 
 @dataclass(frozen=True)
@@ -34,22 +41,49 @@ class Candidate:
     specialist: Specialist
     quantiles: tuple[float, float] | None = None
 
+    @property
+    def kind(self) -> str:
+        return self.specialist.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A candidate that could not be built (``fold`` None) or re-fitted in a walk-forward fold."""
+
+    kind: str
+    reason: str
+    stage: str
+    fold: int | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True, slots=True)
 class BakeOffEntry:
     name: str
+    kind: str
     sharpe: float
     trades: int
     total_return: float
     eligible: bool
+    member: bool = False
 
 
 @dataclass(frozen=True)
 class BakeOff:
+    """Every candidate's validation result and the members kept (best of each kind)."""
+
     entries: tuple[BakeOffEntry, ...]
-    winner: Candidate | None
+    members: tuple[Candidate, ...]
     min_trades: int
     per_bar_sharpes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def name(self) -> str:
+        """The members' names joined by `` + `` (empty when there is none)."""
+        return " + ".join(m.name for m in self.members)
 
 
 def scaled_min_trades(config: ForgeConfig, segment_bars: int, holdout_bars: int) -> int:
@@ -130,26 +164,41 @@ def _gbm_fit(
     return specialists
 
 
-def gbm_candidates(ds: ForgeDataset, budget: BudgetConfig, seed: int) -> list[Candidate]:
-    """LightGBM and XGBoost on the training labels, calibrated on validation."""
-    out = []
+def gbm_candidates(
+    ds: ForgeDataset, budget: BudgetConfig, seed: int
+) -> tuple[list[Candidate], list[Skipped]]:
+    """LightGBM and XGBoost on the training labels, calibrated on validation.
+
+    A kind whose training or calibration labels lack a class is skipped (no
+    candidate of that kind), and the returned ``Skipped`` says which class.
+    """
+    out: list[Candidate] = []
+    skipped: list[Skipped] = []
     for kind in GBM_KINDS:
-        specialists = _gbm_fit(
-            ds,
-            kind,
-            ds.split.train,
-            ds.split.validation,
-            rounds=budget.gbm_rounds,
-            seed=seed,
-            grid=THRESHOLD_GRID,
-        )
+        try:
+            specialists = _gbm_fit(
+                ds,
+                kind,
+                ds.split.train,
+                ds.split.validation,
+                rounds=budget.gbm_rounds,
+                seed=seed,
+                grid=THRESHOLD_GRID,
+            )
+        except MissingClasses as exc:
+            skipped.append(Skipped(kind, str(exc), "training"))
+            continue
         for spec, q in zip(specialists, THRESHOLD_GRID, strict=True):
             out.append(Candidate(f"{kind} q{q[0]:.2f}/{q[1]:.2f}", spec, q))
-    return out
+    return out, skipped
 
 
 def bake_off(ds: ForgeDataset, candidates: list[Candidate], config: ForgeConfig) -> BakeOff:
-    """Backtest every candidate on validation; the best Sharpe with enough trades wins."""
+    """Backtest every candidate on validation; keep the best eligible one of each kind.
+
+    Eligible: at least the holdout's minimum trade count (scaled to the
+    validation length) and a positive Sharpe. Members come in ``KINDS`` order.
+    """
     seg = ds.split.validation
     frame = ds.frame(seg)
     costs = CostModel.from_config(config.costs)
@@ -163,13 +212,18 @@ def bake_off(ds: ForgeDataset, candidates: list[Candidate], config: ForgeConfig)
             costs,
             config.bars_per_year,
         )
+        eligible = res.trades >= min_trades and res.sharpe > 0
         entries.append(
-            BakeOffEntry(c.name, res.sharpe, res.trades, res.total_return, res.trades >= min_trades)
+            BakeOffEntry(c.name, c.kind, res.sharpe, res.trades, res.total_return, eligible)
         )
-    eligible = [(e.sharpe, i) for i, e in enumerate(entries) if e.eligible]
-    winner = candidates[max(eligible)[1]] if eligible else None
+    best: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        if e.eligible and (e.kind not in best or e.sharpe > entries[best[e.kind]].sharpe):
+            best[e.kind] = i
+    chosen = [best[k] for k in KINDS if k in best]
+    entries = [replace(e, member=i in chosen) for i, e in enumerate(entries)]
     sharpes = np.array([e.sharpe for e in entries]) / np.sqrt(config.bars_per_year)
-    return BakeOff(tuple(entries), winner, min_trades, sharpes)
+    return BakeOff(tuple(entries), tuple(candidates[i] for i in chosen), min_trades, sharpes)
 
 
 def refit(
@@ -180,7 +234,10 @@ def refit(
     seed: int,
     embargo: int,
 ) -> Specialist:
-    """Re-run the candidate's recipe on ``window`` (the rolling training window of a fold)."""
+    """Re-run the candidate's recipe on ``window`` (the rolling training window of a fold).
+
+    Raises ``MissingClasses`` when a booster's labels in the window lack a class.
+    """
     spec = candidate.specialist
     if isinstance(spec, GPSpecialist):
         scaler, _ = _scaled(ds, window, spec.feature_names)
@@ -199,23 +256,3 @@ def refit(
         )
         return refitted
     raise ValueError(f"candidate {candidate.name} has no refit recipe")
-
-
-def walk_forward_pnls(
-    candidate: Candidate, ds: ForgeDataset, config: ForgeConfig, budget: BudgetConfig, seed: int
-) -> list[np.ndarray]:
-    """Per-fold out-of-sample PnL: refit on each rolling window, test on the next slice."""
-    costs = CostModel.from_config(config.costs)
-    embargo = config.split.embargo_bars
-    folds = walk_forward_folds(
-        ds.split.holdout, budget.walk_forward_folds, len(ds.split.train), embargo
-    )
-    pnls = []
-    for window, test in folds:
-        specialist = refit(candidate, ds, window, budget, seed, embargo)
-        signals = specialist.signals(ds.frame(test))
-        res = backtest(
-            signals, ds.open[test.slice], ds.close[test.slice], costs, config.bars_per_year
-        )
-        pnls.append(res.pnl)
-    return pnls

@@ -49,10 +49,25 @@ class TrainedBooster:
     serialized: bytes
 
 
+class MissingClasses(DataError):
+    """Training or calibration labels lack a class, so no 3-class model can be built.
+
+    Not a fault: the data hold too few outcomes of some kind (a calm stretch has
+    no ENTRY labels, say). The forge skips the candidate and says why.
+    """
+
+    def __init__(self, where: str, missing: Sequence[int]) -> None:
+        self.where = where
+        self.missing = tuple(int(c) for c in missing)
+        super().__init__(
+            f"{where} labels lack classes {list(self.missing)}; cannot train a 3-class model"
+        )
+
+
 def _check_classes(y: np.ndarray, where: str) -> None:
     missing = sorted(set(range(N_CLASSES)) - set(np.unique(y).tolist()))
     if missing:
-        raise DataError(f"{where} labels lack classes {missing}; cannot train a 3-class model")
+        raise MissingClasses(where, missing)
 
 
 def fit_booster(

@@ -1,8 +1,9 @@
 """One forge task end to end (runs inside a worker process; no engine, no event loop).
 
 load bars -> features -> labels and splits -> GP evolution -> GBM training ->
-bake-off on validation -> gauntlet on the untouched holdout -> registry.
-The result is a registered agent or a rejection that names the failed gates.
+bake-off on validation (best candidate of each kind) -> gauntlet on the
+untouched holdout (the members' ensemble vote) -> registry. The result is a
+registered agent or a rejection that names the failed gates.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +21,13 @@ import pandas as pd
 
 from engine.features.config import FeaturesConfig
 from engine.features.factory import FeatureFactory
-from engine.forge.backtest import CostModel, backtest
-from engine.forge.candidates import (
-    BakeOff,
-    Candidate,
-    bake_off,
-    gbm_candidates,
-    gp_candidates,
-    walk_forward_pnls,
-)
+from engine.forge.candidates import BakeOff, Candidate, bake_off, gbm_candidates, gp_candidates
 from engine.forge.config import BudgetConfig, ForgeConfig
 from engine.forge.dataset import ForgeDataset, build_dataset
-from engine.forge.gauntlet import GauntletInputs, GauntletReport, run_gauntlet
-from engine.forge.gp import EvolutionResult, GenerationStats
+from engine.forge.gp import GenerationStats
+from engine.forge.judge import judge, trial_count
 from engine.forge.labels import ENTRY, EXIT, HOLD, Segment
-from engine.forge.registry import save_bundle
+from engine.forge.registry import check_agent_id, save_bundle
 from engine.forge.task import ForgeJob, ForgeOutcome, ProgressUpdate
 from engine.marketdata.store import BarStore
 from engine.model.enums import ForgeStage
@@ -117,7 +111,7 @@ class ForgeRun:
         gp, evolution = gp_candidates(ds, self.config, self.budget, self.seed, self.on_generation)
         self._timed("evolving")
         self.stage(ForgeStage.TRAINING, "LightGBM and XGBoost")
-        gbm = gbm_candidates(ds, self.budget, self.seed)
+        gbm, skipped = gbm_candidates(ds, self.budget, self.seed)
         self._timed("training")
         self.stage(ForgeStage.BAKE_OFF, f"{len(gp) + len(gbm)} candidates")
         bake = bake_off(ds, gp + gbm, self.config)
@@ -130,79 +124,63 @@ class ForgeRun:
             "feature_set_id": factory.feature_set_id,
             "data_range": _range(ds.features),
             "bars": len(ds.features),
-            "bake_off": [_entry(e) for e in bake.entries],
+            "bake_off": [asdict(e) for e in bake.entries],
+            "members": [m.name for m in bake.members],
+            "skipped": [s.to_dict() for s in skipped],
             "gp_evaluations": evolution.evaluations,
+            "gbm_candidates": len(gbm),
             "gp_history": [[s.generation, s.best, s.mean] for s in evolution.history],
             "timings_s": self.timings,
         }
-        if bake.winner is None:
+        if not bake.members:
             return ForgeOutcome(
                 "rejected",
-                f"bake-off: no candidate made >= {bake.min_trades} trades on validation",
+                f"bake-off: no candidate made >= {bake.min_trades} trades with a positive"
+                " Sharpe on validation",
                 report=report,
             )
-        self.stage(ForgeStage.GAUNTLET, bake.winner.name)
-        gauntlet, digest = self.gauntlet(ds, bake, evolution)
+        self.stage(ForgeStage.GAUNTLET, bake.name)
+        verdict = judge(
+            bake.members,
+            ds,
+            self.config,
+            self.budget,
+            self.seed,
+            trial_count(evolution.evaluations, len(gbm)),
+        )
         self._timed("gauntlet")
+        skipped += verdict.walk_forward.skipped
         report |= {
-            "winner": bake.winner.name,
-            "gauntlet": gauntlet.to_dict(),
-            "gauntlet_signals": digest,
+            "ensemble": bake.name,
+            "skipped": [s.to_dict() for s in skipped],
+            "walk_forward_voters": [list(v) for v in verdict.walk_forward.voters],
+            "gauntlet": verdict.report.to_dict(),
+            "gauntlet_signals": signals_digest(verdict.signals),
+            "trade_stats": verdict.trade_stats,
         }
-        if not gauntlet.passed:
+        if not verdict.report.passed:
             return ForgeOutcome(
                 "rejected",
-                f"{bake.winner.name} rejected by the gauntlet: {gauntlet.reason}",
+                f"{bake.name} rejected by the gauntlet: {verdict.report.reason}",
                 report=report,
             )
         self.stage(ForgeStage.REGISTERING)
-        agent_id = self.register(ds, bake.winner, report, factory.feature_set_id)
+        agent_id = self.register(ds, bake, report, factory.feature_set_id)
         self._timed("registering")
         report["total_s"] = round(time.perf_counter() - self._t0, 3)
-        return ForgeOutcome("registered", f"{bake.winner.name} passed every gate", agent_id, report)
+        return ForgeOutcome("registered", f"{bake.name} passed every gate", agent_id, report)
 
-    def gauntlet(
-        self, ds: ForgeDataset, bake: BakeOff, evolution: EvolutionResult
-    ) -> tuple[GauntletReport, dict[str, Any]]:
-        if bake.winner is None:
-            raise ValueError("the gauntlet needs a bake-off winner")
-        holdout = ds.split.holdout
-        costs = CostModel.from_config(self.config.costs)
-        signals = bake.winner.specialist.signals(ds.frame(holdout))
-        result = backtest(
-            signals,
-            ds.open[holdout.slice],
-            ds.close[holdout.slice],
-            costs,
-            self.config.bars_per_year,
-        )
-        # Under the null every trial's per-bar Sharpe estimate has variance ~1/T on the
-        # T training bars it was scored on; the deflated Sharpe benchmarks against the
-        # best of that many lucky no-skill trials.
-        sr_variance = 1.0 / max(len(ds.split.train), 2)
-        inputs = GauntletInputs(
-            holdout=result,
-            holdout_returns=ds.returns(holdout),
-            fold_pnls=walk_forward_pnls(bake.winner, ds, self.config, self.budget, self.seed),
-            n_trials=evolution.evaluations + len(bake.entries) - len(evolution.hall_of_fame),
-            sr_variance=sr_variance,
-        )
-        report = run_gauntlet(
-            inputs,
-            self.config.gates,
-            cost_per_unit=costs.per_unit,
-            bars_per_year=self.config.bars_per_year,
-            monte_carlo_runs=self.budget.monte_carlo_runs,
-            random_entry_runs=self.budget.random_entry_runs,
-            seed=self.seed,
-        )
-        return report, signals_digest(signals)
+    def agent_id(self, members: tuple[Candidate, ...]) -> str:
+        """``<BASEQUOTE>-<member kinds joined by _>-<task_id>``, e.g. ``BTCUSDT-gp_xgboost-1f2e``."""
+        base = self.task.symbol.replace("/", "")
+        kinds = "_".join(m.kind for m in members)
+        return check_agent_id(f"{base}-{kinds}-{self.task.task_id}")
 
     def register(
-        self, ds: ForgeDataset, winner: Candidate, report: dict[str, Any], feature_set_id: str
+        self, ds: ForgeDataset, bake: BakeOff, report: dict[str, Any], feature_set_id: str
     ) -> str:
-        base = self.task.symbol.replace("/", "")
-        agent_id = f"{base}-{winner.specialist.kind}-{self.task.task_id}"
+        agent_id = self.agent_id(bake.members)
+        entries = {e.name: e for e in bake.entries}
         metadata = {
             "symbol": self.task.symbol,
             "exchange": self.job.exchange,
@@ -222,23 +200,28 @@ class ForgeRun:
             "train_range": _range(ds.features, ds.split.train),
             "labels": self.config.labels.model_dump(),
             "costs": self.config.costs.model_dump(),
-            "winner": winner.name,
+            "ensemble": {
+                "rule": "engine.forge.ensemble.ensemble_signals",
+                "weights": "equal",
+                "members": [
+                    {
+                        "name": m.name,
+                        "kind": m.kind,
+                        "validation_sharpe": entries[m.name].sharpe,
+                        "validation_trades": entries[m.name].trades,
+                    }
+                    for m in bake.members
+                ],
+            },
             "metrics": report["gauntlet"]["metrics"],
             "gauntlet": report["gauntlet"],
             "gauntlet_signals": report["gauntlet_signals"],
+            "trade_stats": report["trade_stats"],
+            "skipped": report["skipped"],
         }
-        save_bundle(Path(self.job.models_dir), agent_id, [winner.specialist], metadata)
+        specialists = [m.specialist for m in bake.members]
+        save_bundle(Path(self.job.models_dir), agent_id, specialists, metadata)
         return agent_id
-
-
-def _entry(entry: Any) -> dict[str, Any]:
-    return {
-        "name": entry.name,
-        "sharpe": entry.sharpe,
-        "trades": entry.trades,
-        "total_return": entry.total_return,
-        "eligible": entry.eligible,
-    }
 
 
 def run_forge_job(job: ForgeJob, report: ProgressSink) -> ForgeOutcome:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from engine.core.errors import DataError
-from engine.forge.labels import ENTRY, EXIT, HOLD
+from engine.forge.ensemble import ensemble_signals
 from engine.forge.specialists import (
     GBMSpecialist,
     GPSpecialist,
@@ -83,11 +83,10 @@ class AgentBundle:
     def feature_set_id(self) -> str:
         return str(self.metadata["feature_set_id"])
 
-    def signals(self, features: pd.DataFrame) -> np.ndarray:
-        """HOLD/ENTRY/EXIT per row; the frame must be finite in every model column.
+    def votes(self, features: pd.DataFrame) -> np.ndarray:
+        """Each specialist's HOLD/ENTRY/EXIT per row: shape (specialists, rows).
 
-        One specialist: its signals. Several: a majority vote (ENTRY or EXIT
-        needs more than half of the votes, else HOLD).
+        The frame must hold every model column, finite (``DataError`` otherwise).
         """
         from engine.features.sanitize import check_finite
 
@@ -95,14 +94,18 @@ class AgentBundle:
         if missing:
             raise DataError(f"agent {self.agent_id}: feature frame lacks columns {missing}")
         check_finite(features.loc[:, list(self.feature_names)], f"agent {self.agent_id}")
-        votes = np.stack([s.signals(features) for s in self.specialists])
-        if len(self.specialists) == 1:
-            return np.asarray(votes[0], dtype=np.int8)
-        half = len(self.specialists) / 2.0
-        out = np.full(votes.shape[1], HOLD, dtype=np.int8)
-        out[(votes == EXIT).sum(axis=0) > half] = EXIT
-        out[(votes == ENTRY).sum(axis=0) > half] = ENTRY
-        return out
+        return np.stack([s.signals(features) for s in self.specialists])
+
+    def signals(
+        self, features: pd.DataFrame, weights: Sequence[float] | np.ndarray | None = None
+    ) -> np.ndarray:
+        """The ensemble's HOLD/ENTRY/EXIT per row (``engine.forge.ensemble.ensemble_signals``).
+
+        With the default equal weights these are the signals the gauntlet judged;
+        a live agent may pass its own (Hedge) weights, one per specialist. One
+        specialist: its own signals.
+        """
+        return ensemble_signals(self.votes(features), weights)
 
 
 def _json_bytes(data: Mapping[str, Any]) -> bytes:

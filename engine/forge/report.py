@@ -26,17 +26,32 @@ def format_outcome(outcome: ForgeOutcome) -> str:
             f"Data: {r.get('symbol')} {rng['start']} .. {rng['end']} ({r.get('bars')} bars)"
         )
     if r.get("bake_off"):
-        lines.append("Bake-off on validation (annualized Sharpe, trades):")
+        lines.append(
+            "Bake-off on validation (annualized Sharpe, trades; * = kept, best of its kind):"
+        )
         for e in r["bake_off"]:
-            flag = "" if e["eligible"] else "  (too few trades)"
-            lines.append(f"  {e['name']:<22} {e['sharpe']:>9.3f} {e['trades']:>6}{flag}")
+            mark = "*" if e.get("member") else " "
+            flag = "" if e["eligible"] else "  (too few trades or Sharpe <= 0)"
+            lines.append(f" {mark}{e['name']:<22} {e['sharpe']:>9.3f} {e['trades']:>6}{flag}")
+    for s in r.get("skipped", ()):
+        where = s["stage"] if s.get("fold") is None else f"{s['stage']} fold {s['fold']}"
+        lines.append(f"Skipped {s['kind']} ({where}): {s['reason']}")
     gauntlet = r.get("gauntlet")
     if gauntlet:
-        lines.append(
-            f"Gauntlet on the holdout ({r.get('winner')}): {'PASSED' if gauntlet['passed'] else 'REJECTED'}"
-        )
+        verdict = "PASSED" if gauntlet["passed"] else "REJECTED"
+        lines.append(f"Gauntlet on the holdout (ensemble vote of {r.get('ensemble')}): {verdict}")
         lines += [_gate_line(g) for g in gauntlet["gates"]]
         lines += [f"  {k} = {v:.6g}" for k, v in sorted(gauntlet["metrics"].items())]
+    stats = r.get("trade_stats")
+    if stats:
+        held = stats["holding_bars"]
+        payoff = stats["payoff_ratio"]
+        lines.append(
+            f"Holdout trades: {stats['trades']}, win rate {stats['win_rate']:.2f}, "
+            f"avg win {stats['avg_win']:.4%}, avg loss {stats['avg_loss']:.4%}, payoff "
+            f"{'n/a' if payoff is None else f'{payoff:.2f}'}, held bars median {held['median']:g}"
+            f" / p90 {held['p90']:g} / max {held['max']}"
+        )
     if r.get("timings_s"):
         lines.append("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings_s"].items()))
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from engine.forge.primitives import build_primitive_set
 GBMKind = Literal["lightgbm", "xgboost"]
 ScoreMethod = Literal["decision_function", "predict_proba"]
 N_CLASSES = 3
+TOP_FEATURES = 10
 _CLIP = 20.0
 
 
@@ -155,7 +156,30 @@ class GBMSpecialist:
     def signals(self, features: pd.DataFrame) -> np.ndarray:
         return signals_from_proba(self.proba(features), self.entry_threshold, self.exit_threshold)
 
+    def gain_importance(self) -> list[tuple[str, float]]:
+        """Each feature's share of the booster's total split gain, largest first.
+
+        LightGBM's ``gain`` and XGBoost's ``total_gain`` (both summed over every
+        split on the feature), normalised to sum to one; unused features get 0.
+        """
+        names = self.feature_names
+        gains = np.zeros(len(names), dtype=np.float64)
+        if self.kind == "lightgbm":
+            gains[:] = self.booster.feature_importance(importance_type="gain")
+        else:
+            position = {n: i for i, n in enumerate(names)}
+            for key, value in self.booster.get_score(importance_type="total_gain").items():
+                # Named features come back by name, unnamed ones as f<index>.
+                i = position.get(key, int(key[1:]) if key[1:].isdigit() else -1)
+                if 0 <= i < len(names):
+                    gains[i] += float(value)
+        total = float(gains.sum())
+        shares = gains / total if total > 0 else gains
+        order = sorted(range(len(names)), key=lambda i: (-shares[i], names[i]))
+        return [(names[i], float(shares[i])) for i in order]
+
     def describe(self) -> dict[str, Any]:
+        top = [[name, share] for name, share in self.gain_importance() if share > 0]
         return {
             "kind": self.kind,
             "feature_names": list(self.feature_names),
@@ -166,6 +190,7 @@ class GBMSpecialist:
             },
             "entry_threshold": self.entry_threshold,
             "exit_threshold": self.exit_threshold,
+            "top_features": top[:TOP_FEATURES],
         }
 
 

@@ -4,8 +4,10 @@
    <= 5 minutes and registers an agent or says which gate refused.
 2. A registered bundle loads in a fresh process and reproduces the gauntlet's
    signals bit for bit (registration forced with permissive gates, so the
-   reload path is always exercised).
-3. A positive control: a planted, tradable edge (regime drift) is registered.
+   reload path is always exercised; and an ensemble of several kinds forged on
+   a planted edge under the default gates).
+3. A positive control: a planted, tradable edge (regime drift) is registered;
+   its bundle reproduces the judged ensemble vote and the stored trade stats.
 4. Controls where no edge can exist (driftless random walk; the simulated
    series with its bars shuffled): ``--budget small`` registers nothing for 5
    seeds, and each report names the gate that rejected.
@@ -25,8 +27,12 @@ import pandas as pd
 import pytest
 
 from engine.features.config import FeaturesConfig
+from engine.features.factory import FeatureFactory
+from engine.forge.backtest import CostModel, backtest, trade_stats
 from engine.forge.config import ForgeConfig
-from engine.forge.pipeline import run_forge_job
+from engine.forge.ensemble import ensemble_signals
+from engine.forge.pipeline import run_forge_job, signals_digest
+from engine.forge.registry import AgentBundle, load_bundle
 from engine.forge.report import format_outcome
 from engine.forge.task import ForgeJob, ForgeOutcome, ForgeTask
 from engine.marketdata.simulate import simulate_into_store
@@ -224,25 +230,80 @@ def test_no_agent_on_a_driftless_random_walk(tmp_path: Path, seed: int) -> None:
     assert not (tmp_path / "models").exists()
 
 
-def _regime_drift(seed: int, days: int) -> pd.DataFrame:
-    """A planted edge: the drift flips sign every ~300 bars (trend following pays)."""
+def _regime_drift(
+    seed: int, days: int, drift: float = 0.0003, flip_every: float = 300.0
+) -> pd.DataFrame:
+    """A planted edge: the drift flips sign every ~``flip_every`` bars (trend following pays)."""
     rng = np.random.default_rng(seed)
     n = days * 1440
-    state = np.cumsum(rng.random(n) < 1 / 300) % 2 * 2 - 1
-    ret = 0.0003 * state + rng.normal(0.0, 0.001, n)
+    state = np.cumsum(rng.random(n) < 1 / flip_every) % 2 * 2 - 1
+    ret = drift * state + rng.normal(0.0, 0.001, n)
     rel = np.column_stack(
         [-ret, np.abs(rng.normal(0, 0.0004, n)), -np.abs(rng.normal(0, 0.0004, n))]
     )
     return _bars_from_log_returns(ret, rel, rng.lognormal(2.0, 0.5, n), "2024-01-01")
 
 
+def _check_registered_ensemble(root: Path, outcome: ForgeOutcome) -> AgentBundle:
+    """The bundle holds the bake-off's members and reproduces the judged signals and trades."""
+    assert outcome.status == "registered", outcome.reason
+    assert outcome.agent_id is not None
+    report = outcome.report
+    assert all(g["passed"] for g in report["gauntlet"]["gates"])
+    metrics = report["gauntlet"]["metrics"]
+    assert metrics["n_trials"] == report["gp_evaluations"] + report["gbm_candidates"] + 1
+    bundle = load_bundle(root / "models" / outcome.agent_id)
+    members = bundle.metadata["ensemble"]["members"]
+    assert [m["name"] for m in members] == report["members"]
+    assert [s.kind for s in bundle.specialists] == [m["kind"] for m in members]
+    assert outcome.agent_id.split("-")[1] == "_".join(m["kind"] for m in members)
+    for entry in bundle.metadata["specialists"]:
+        if entry["kind"] != "gp":
+            assert 0 < len(entry["top_features"]) <= 10
+    # The ensemble vote on the holdout, recomputed here, backtests to the stored trade stats.
+    bars = BarStore(root / "bars").load("sim", bundle.symbol, bundle.metadata["timeframe"])
+    features = FeatureFactory(FeaturesConfig()).batch(bars)
+    hold = bundle.metadata["holdout_range"]
+    frame = features.loc[hold["start"] : hold["end"]]
+    votes = bundle.votes(frame)
+    signals = bundle.signals(frame)
+    np.testing.assert_array_equal(signals, ensemble_signals(votes))
+    assert signals_digest(signals) == report["gauntlet_signals"]
+    prices = bars.loc[frame.index]
+    config = ForgeConfig()
+    result = backtest(
+        signals,
+        prices["open"].to_numpy(),
+        prices["close"].to_numpy(),
+        CostModel.from_config(config.costs),
+        config.bars_per_year,
+    )
+    assert bundle.metadata["trade_stats"] == report["trade_stats"] == trade_stats(result)
+    assert report["trade_stats"]["trades"] == result.trades >= config.gates.min_trades
+    return bundle
+
+
 def test_forge_registers_an_agent_when_a_real_edge_exists(tmp_path: Path) -> None:
     outcome = _forge(tmp_path, "BTC/USDT", _regime_drift(1, CONTROL_DAYS), 1)
     print(f"planted regime drift:\n{format_outcome(outcome)}")
-    assert outcome.status == "registered", outcome.reason
-    assert outcome.agent_id is not None
-    assert (tmp_path / "models" / outcome.agent_id / "manifest.json").is_file()
-    assert all(g["passed"] for g in outcome.report["gauntlet"]["gates"])
+    _check_registered_ensemble(tmp_path, outcome)
+
+
+def test_forge_registers_an_ensemble_of_several_kinds_that_reloads_exactly(
+    tmp_path: Path,
+) -> None:
+    """Short regimes with a strong drift: the boosters trade often enough to join the GP tree."""
+    bars = _regime_drift(1, CONTROL_DAYS, drift=0.001, flip_every=40)
+    outcome = _forge(tmp_path, "BTC/USDT", bars, 1)
+    print(f"planted short regimes:\n{format_outcome(outcome)}")
+    bundle = _check_registered_ensemble(tmp_path, outcome)
+    assert 2 <= len(bundle.specialists) <= 3
+    frame = FeatureFactory(FeaturesConfig()).batch(bars)
+    hold = bundle.metadata["holdout_range"]
+    votes = bundle.votes(frame.loc[hold["start"] : hold["end"]])
+    assert all(not np.array_equal(v, ensemble_signals(votes)) for v in votes)
+    digest = _reload_digest(tmp_path / "models" / bundle.agent_id, tmp_path / "bars")
+    assert digest == outcome.report["gauntlet_signals"]
 
 
 @pytest.fixture(scope="module")

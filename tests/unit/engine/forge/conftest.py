@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.forge.dataset import ForgeDataset
 from engine.forge.gbm import train_gbm_specialists
-from engine.forge.labels import ENTRY, EXIT, HOLD
+from engine.forge.labels import ENTRY, EXIT, HOLD, chronological_split
 from engine.forge.specialists import GBMSpecialist, GPSpecialist, RobustScaler
 
 FEATURES = ("alpha", "beta", "gamma")
@@ -54,4 +55,23 @@ def gp_specialist() -> GPSpecialist:
         expression="signal(gt(zscore(alpha, w15), 0.5), lt(col(beta), -0.25))",
         feature_names=FEATURES,
         scaler=RobustScaler.fit(train.to_numpy()),
+    )
+
+
+def synthetic_dataset(n: int = 6000, seed: int = 0, embargo: int = 50) -> ForgeDataset:
+    """A forge dataset over ``feature_frame`` columns: random-walk prices, labels from alpha."""
+    frame = feature_frame(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    # Prices drift with alpha a little, so specialists reading alpha trade something.
+    ret = 0.0004 * frame["alpha"].to_numpy() + rng.normal(0, 0.001, n)
+    close = 100 * np.exp(np.cumsum(ret))
+    open_ = np.concatenate(([100.0], close[:-1]))
+    labels = labels_for(frame, seed + 200).astype(np.int8)
+    return ForgeDataset(
+        features=frame,
+        open=open_,
+        close=close,
+        labels=labels,
+        event_end=np.minimum(np.arange(n) + 5, n - 1),
+        split=chronological_split(n, 0.6, 0.2, embargo),
     )

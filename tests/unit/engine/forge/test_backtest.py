@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.forge.backtest import CostModel, backtest, positions_from_signals
+from engine.forge.backtest import CostModel, backtest, positions_from_signals, trade_stats
 from engine.forge.labels import ENTRY, EXIT, HOLD
 
 COSTS = CostModel(maker_fee=0.0002, taker_fee=0.0006, slippage=0.0001, maker_fraction=0.25)
@@ -93,3 +93,60 @@ def test_positions_from_signals_hold_keeps_the_last_decision() -> None:
 def test_backtest_mismatched_lengths_raise() -> None:
     with pytest.raises(ValueError, match="signals"):
         backtest(np.zeros(3), np.ones(4), np.ones(4), COSTS, 1.0)
+
+
+def _loop_trades(signals: np.ndarray, open_: np.ndarray, close: np.ndarray, cost: float):
+    """Each trade's compounded net return and bars held, walking the loop backtest's PnL."""
+    pnl, _equity, _trades = _loop_backtest(signals, open_, close, cost)
+    desired, held_prev, trades, current = 0.0, 0.0, [], None
+    for i in range(signals.size):
+        held = desired
+        if held and not held_prev:
+            current = [1.0, 0]
+        if held or held_prev:  # a trade's exit cost lands on the bar after it
+            if current is not None:
+                current[0] *= 1 + pnl[i]
+                current[1] += int(bool(held))
+            if not held and current is not None:
+                trades.append((current[0] - 1, current[1]))
+                current = None
+        held_prev = held
+        desired = 1.0 if signals[i] == ENTRY else 0.0 if signals[i] == EXIT else desired
+    if current is not None:
+        trades.append((current[0] - 1, current[1]))
+    return trades
+
+
+def test_trade_stats_agree_with_the_trades_of_a_loop_backtest() -> None:
+    open_, close = _market(3000, 21)
+    rng = np.random.default_rng(22)
+    signals = rng.choice([HOLD, ENTRY, EXIT], size=3000, p=[0.9, 0.05, 0.05])
+    res = backtest(signals, open_, close, COSTS, 525_600)
+    stats = trade_stats(res)
+    trades = _loop_trades(signals, open_, close, COSTS.per_unit)
+    returns = np.array([r for r, _ in trades])
+    held = np.array([h for _, h in trades])
+    assert stats["trades"] == res.trades == len(trades) > 20
+    assert stats["win_rate"] == pytest.approx(np.mean(returns > 0))
+    assert stats["avg_win"] == pytest.approx(returns[returns > 0].mean())
+    assert stats["avg_loss"] == pytest.approx(-returns[returns <= 0].mean())
+    assert stats["payoff_ratio"] == pytest.approx(stats["avg_win"] / stats["avg_loss"])
+    assert stats["holding_bars"] == {
+        "median": pytest.approx(np.median(held)),
+        "p90": pytest.approx(np.percentile(held, 90)),
+        "max": int(held.max()),
+    }
+
+
+def test_trade_stats_without_trades_or_losses_stay_json_safe() -> None:
+    open_, close = _market(200, 23)
+    flat = trade_stats(backtest(np.zeros(200, dtype=np.int8), open_, close, COSTS, 525_600))
+    assert flat["trades"] == 0
+    assert flat["payoff_ratio"] is None
+    assert flat["holding_bars"]["max"] == 0
+    rising = np.linspace(100, 120, 200)
+    one_win = trade_stats(
+        backtest(np.r_[ENTRY, np.zeros(199, np.int8)], rising, rising, CostModel(0, 0, 0), 525_600)
+    )
+    assert one_win["win_rate"] == 1.0
+    assert one_win["payoff_ratio"] is None  # no loss to divide by

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +80,30 @@ def test_gbm_specialist_missing_feature_column_is_a_clear_error() -> None:
     _t, specs = train_gbm_specialists("lightgbm", x, y, x, y, feature_names=NAMES, rounds=5, seed=0)
     with pytest.raises(DataError, match="lacks columns"):
         specs[0].signals(x.drop(columns=["c"]))
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])
+def test_gbm_describe_lists_its_top_features_by_share_of_split_gain(kind: str) -> None:
+    x, y = _data(4000, 7)
+    xc, yc = _data(2000, 8)
+    _t, specs = train_gbm_specialists(
+        kind,  # type: ignore[arg-type]
+        x,
+        y,
+        xc,
+        yc,
+        feature_names=NAMES,
+        rounds=20,
+        seed=0,
+    )
+    ranked = specs[0].gain_importance()
+    names = [name for name, _ in ranked]
+    shares = [share for _, share in ranked]
+    # The labels come from a - 0.5 b plus noise: a carries most gain, then b.
+    assert names[:2] == ["a", "b"]
+    assert sorted(names) == sorted(NAMES)
+    assert sum(shares) == pytest.approx(1.0)
+    assert shares == sorted(shares, reverse=True)
+    top = specs[0].describe()["top_features"]
+    assert top == [[n, s] for n, s in ranked if s > 0][:10]
+    assert json.loads(json.dumps(top)) == top

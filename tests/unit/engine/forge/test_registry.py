@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from engine.core.errors import DataError
+from engine.forge.ensemble import ensemble_signals
+from engine.forge.labels import ENTRY, EXIT
+from engine.forge.pipeline import signals_digest
 from engine.forge.registry import MANIFEST, list_agents, load_bundle, save_bundle
 from tests.unit.engine.forge.conftest import feature_frame
 
@@ -79,13 +82,42 @@ def test_bundle_signals_refuse_non_finite_features(tmp_path: Path, gp_specialist
         bundle.signals(frame)
 
 
-def test_bundle_with_three_specialists_votes_by_majority(
+def test_bundle_with_three_specialists_votes_by_the_ensemble_rule(
     tmp_path: Path, gp_specialist, gbm_specialists
 ) -> None:
     specs = [gp_specialist, gbm_specialists["lightgbm"], gbm_specialists["xgboost"]]
     bundle = load_bundle(save_bundle(tmp_path, "vote", specs, META))
     frame = feature_frame(800, 3)
     votes = np.stack([s.signals(frame) for s in specs])
+    np.testing.assert_array_equal(bundle.votes(frame), votes)
     got = bundle.signals(frame)
-    for v in (1, 2):
-        assert np.array_equal(got == v, (votes == v).sum(axis=0) >= 2)
+    np.testing.assert_array_equal(got, ensemble_signals(votes))
+    # Equal weights: ENTRY needs two of three votes, EXIT more than half of them.
+    assert np.array_equal(got == EXIT, (votes == EXIT).sum(axis=0) >= 2)
+    assert np.count_nonzero(got == ENTRY) > 0
+    # A live agent's weights change the vote: all weight on the GP specialist is its signals.
+    np.testing.assert_array_equal(bundle.signals(frame, [1.0, 0.0, 0.0]), votes[0])
+    assert not np.array_equal(votes[0], got)
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_bundle_of_several_specialists_reloads_with_the_same_ensemble_digest(
+    tmp_path: Path, gp_specialist, gbm_specialists, count: int
+) -> None:
+    specs = [gp_specialist, gbm_specialists["lightgbm"], gbm_specialists["xgboost"]][:count]
+    frame = feature_frame(1200, 11)
+    digest = signals_digest(ensemble_signals(np.stack([s.signals(frame) for s in specs])))
+    path = save_bundle(tmp_path, f"ens-{count}", specs, META | {"gauntlet_signals": digest})
+    bundle = load_bundle(path)
+    assert len(bundle.specialists) == count
+    assert [s.kind for s in bundle.specialists] == [s.kind for s in specs]
+    assert signals_digest(bundle.signals(frame)) == bundle.metadata["gauntlet_signals"]
+    assert digest["entry"] > 0
+    described = json.loads((path / "agent.json").read_text())["specialists"]
+    for entry in described[1:]:
+        names = [name for name, _share in entry["top_features"]]
+        shares = [share for _name, share in entry["top_features"]]
+        assert 0 < len(names) <= 10
+        assert set(names) <= set(entry["feature_names"])
+        assert shares == sorted(shares, reverse=True)
+        assert names[0] == "alpha"  # the labels are made from alpha
