@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from engine.agents.arena import Arena
+from engine.agents.summary import AgentSummary
 from engine.core.errors import CrucibleError
 from engine.core.ids import ClientOrderIdGenerator
 from engine.execution.gateway import OrderGateway
@@ -31,9 +33,12 @@ class OrderValidationError(CrucibleError):
 class EngineCommands:
     """What a person (or a test) can ask the engine to do."""
 
-    def __init__(self, gateway: OrderGateway, symbols: tuple[str, ...]) -> None:
+    def __init__(
+        self, gateway: OrderGateway, symbols: tuple[str, ...], arena: Arena | None = None
+    ) -> None:
         self._gateway = gateway
         self._symbols = symbols
+        self._arena = arena
         self._ids = ClientOrderIdGenerator("M")
 
     def instrument(self, symbol: str) -> Instrument | None:
@@ -110,7 +115,9 @@ class EngineCommands:
         return await self._gateway.flatten(strategy_id, symbol)
 
     async def kill_switch(self, reason: str = "operator") -> SnapshotReport | None:
-        """Halt all order flow, cancel every order, flatten every position."""
+        """Halt every agent, then all order flow: cancel every order, flatten every position."""
+        if self._arena is not None:
+            self._arena.halt(reason)
         return await self._gateway.kill_switch(reason)
 
     async def pause_entries(self, paused: bool = True) -> None:
@@ -125,3 +132,24 @@ class EngineCommands:
 
     async def snapshot(self) -> SnapshotReport:
         return await self._gateway.snapshot()
+
+    # -- agents -----------------------------------------------------------------------
+    @property
+    def arena(self) -> Arena:
+        if self._arena is None:
+            raise CrucibleError("this engine runs no arena")
+        return self._arena
+
+    def list_agents(self) -> list[AgentSummary]:
+        """Every live agent with its state and figures."""
+        return self.arena.summaries()
+
+    def pause_agent(self, agent_id: str, reason: str = "operator") -> None:
+        self.arena.pause(agent_id, reason)
+
+    def resume_agent(self, agent_id: str) -> None:
+        self.arena.resume(agent_id)
+
+    async def reap_agent(self, agent_id: str, reason: str = "operator") -> None:
+        """Flatten the agent, archive its bundle (kept on disk) and keep its history."""
+        await self.arena.remove(agent_id, f"reaped: {reason}", archive=True)

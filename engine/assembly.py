@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.agents.arena import Arena
 from engine.api import EngineCommands
 from engine.config import CrucibleConfig
 from engine.core.clock import Clock
@@ -36,7 +37,8 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     4. bars from trades (1m, resampled 15m/1h), the L2 collector when enabled;
     5. the signals (radar, influence, MCE), each off the event loop, the bar-driven
        ones first warmed up on the venue's recent 1-minute bars;
-    6. the forge supervisor (worker processes only when a task is submitted).
+    6. the arena: every registered agent, fed once per closed 1m bar;
+    7. the forge supervisor (worker processes only when a task is submitted).
     """
     engine = CrucibleEngine(config, clock=clock)
     bus, clk, sup = engine.bus, engine.clock, engine.supervisor
@@ -76,6 +78,8 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
         engine.add_component(component)
     if signals.mce.enabled:
         engine.add_component(MicroCausalityEngine(bus, clk, config, sup, engine.cpu_pool))
+    arena = Arena(config, bus, clk, sup, engine.journal, gateway)
+    engine.add_component(arena)
     engine.add_component(ForgeSupervisor(bus, clk, config, sup, journal=engine.journal))
-    engine.attach(link, gateway, EngineCommands(gateway, config.universe.symbols))
+    engine.attach(link, gateway, EngineCommands(gateway, config.universe.symbols, arena))
     return engine

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from engine.agents.config import AgentsConfig
 from engine.core.errors import ConfigError
 from engine.core.settings import FrozenModel
 from engine.features.config import FeaturesConfig
@@ -198,6 +199,7 @@ class CrucibleConfig(FrozenModel):
     features: FeaturesConfig = FeaturesConfig()
     signals: SignalsConfig = SignalsConfig()
     forge: ForgeConfig = ForgeConfig()
+    agents: AgentsConfig = AgentsConfig()
 
     @model_validator(mode="after")
     def _check_deployment_in_universe(self) -> CrucibleConfig:

@@ -27,6 +27,7 @@ from engine.model.enums import EngineState
 from engine.model.events import EngineStateChanged, TaskFailed
 
 if TYPE_CHECKING:
+    from engine.agents.arena import Arena
     from engine.api import EngineCommands
     from engine.execution.gateway import OrderGateway
     from engine.execution.link import CerebellumLink
@@ -73,6 +74,11 @@ class CrucibleEngine:
         if self._gateway is None:
             raise RuntimeError("engine built without an order gateway; use build_engine")
         return self._gateway
+
+    @property
+    def arena(self) -> Arena:
+        arena: Arena = self.component("arena")
+        return arena
 
     @property
     def risk(self) -> RiskManager:

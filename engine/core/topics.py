@@ -53,6 +53,14 @@ def agent_lifecycle(agent_id: str) -> str:
     return f"agent.lifecycle.{agent_id}"
 
 
+def agent_decision(agent_id: str) -> str:
+    return f"agent.decision.{agent_id}"
+
+
+def agent_fault(agent_id: str) -> str:
+    return f"agent.fault.{agent_id}"
+
+
 def forge_progress(task_id: str) -> str:
     return f"forge.progress.{task_id}"
 
@@ -82,6 +90,8 @@ TOPIC_TYPES: Final[dict[str, type]] = {
     "engine.state": events.EngineStateChanged,
     "engine.task_failed": events.TaskFailed,
     "agent.lifecycle": events.AgentLifecycle,
+    "agent.decision": events.AgentDecision,
+    "agent.fault": events.AgentFault,
     "forge.progress": events.ForgeProgress,
     "signal": events.SignalUpdate,
 }

@@ -88,7 +88,25 @@ _V1_INITIAL = """
         );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL,)
+# Every agent decision, including why it did nothing (votes, weights, multipliers and
+# size in ``detail``, JSON); a person can query it with any SQLite client.
+_V2_AGENT_DECISIONS = """
+        CREATE TABLE agent_decisions (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts              INTEGER NOT NULL,
+            agent_id        TEXT NOT NULL,
+            symbol          TEXT NOT NULL,
+            action          TEXT NOT NULL,
+            reason          TEXT NOT NULL,
+            qty             REAL NOT NULL DEFAULT 0,
+            price           REAL,
+            client_order_id TEXT,
+            detail          TEXT NOT NULL
+        );
+        CREATE INDEX agent_decisions_by_agent ON agent_decisions(agent_id, ts);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_AGENT_DECISIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

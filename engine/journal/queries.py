@@ -75,6 +75,14 @@ class JournalReader:
             for r in rows
         }
 
+    def decisions(self, agent_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """An agent's newest decisions first, ``detail`` decoded."""
+        rows = self._conn.execute(
+            "SELECT * FROM agent_decisions WHERE agent_id=? ORDER BY id DESC LIMIT ?",
+            (agent_id, limit),
+        ).fetchall()
+        return [dict(r) | {"detail": json.loads(r["detail"])} for r in rows]
+
     def performance(self, agent_id: str, since_ts: int = 0) -> list[dict[str, Any]]:
         rows = self._conn.execute(
             "SELECT * FROM performance WHERE agent_id=? AND ts>=? ORDER BY ts", (agent_id, since_ts)

@@ -232,6 +232,34 @@ class Journal:
             (agent_id, symbol, state, json.dumps(payload, sort_keys=True), ts),
         )
 
+    def record_decision(
+        self,
+        ts: int,
+        agent_id: str,
+        symbol: str,
+        action: str,
+        reason: str,
+        qty: float,
+        price: float | None,
+        client_order_id: str | None,
+        detail: dict[str, Any],
+    ) -> Future[None]:
+        return self.submit(
+            "INSERT INTO agent_decisions (ts, agent_id, symbol, action, reason, qty, price,"
+            " client_order_id, detail) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                ts,
+                agent_id,
+                symbol,
+                action,
+                reason,
+                qty,
+                price,
+                client_order_id,
+                json.dumps(detail, sort_keys=True, default=str),
+            ),
+        )
+
     def record_performance(
         self, agent_id: str, ts: int, equity: float, pnl: float, position: float, trades: int
     ) -> Future[None]:

@@ -154,6 +154,39 @@ class AgentLifecycle(msgspec.Struct, frozen=True):
     event_id: str = msgspec.field(default_factory=new_event_id)
 
 
+class AgentFault(msgspec.Struct, frozen=True):
+    """An agent's decision failed (an exception or a timeout); counted, and an alert.
+
+    ``paused`` is True when this fault paused the agent (too many in a row)."""
+
+    agent_id: str
+    symbol: str
+    error: str
+    consecutive: int
+    ts_event: int
+    paused: bool = False
+
+
+class AgentDecision(msgspec.Struct, frozen=True):
+    """What one agent decided on one bar, and why (also when it did nothing).
+
+    ``action``: ``enter`` / ``exit`` (an order was sent), ``hold`` (in a position,
+    keeping it), ``wait`` (flat, no entry), ``skip`` (no decision: warming up, an
+    order in flight, paused, an error). ``detail`` holds the votes, Hedge weights,
+    weighted shares, signals and the sizing breakdown.
+    """
+
+    agent_id: str
+    symbol: str
+    ts_event: int
+    action: str
+    reason: str
+    qty: float = 0.0
+    price: float | None = None
+    client_order_id: str | None = None
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class ForgeProgress(msgspec.Struct, frozen=True):
     """Progress of one forge task (stage, generation, fitness, timing)."""
 

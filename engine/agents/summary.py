@@ -1,0 +1,73 @@
+"""AgentSummary: one row of the agents table (what the cockpit and `EngineCommands` show)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.model.enums import AgentState as Lifecycle
+
+if TYPE_CHECKING:
+    from engine.agents.agent import Agent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSummary:
+    agent_id: str
+    symbol: str
+    kinds: tuple[str, ...]
+    lifecycle: Lifecycle
+    reason: str
+    position: float
+    entry_price: float
+    mark: float | None
+    cash: float
+    equity: float
+    unrealized_pnl: float
+    realized_pnl: float  # after fees
+    fees: float
+    trades: int
+    wins: int
+    weights: tuple[float, ...]
+    pending_order: str | None
+    created_ns: int
+    halted: bool
+
+    @property
+    def hit_rate(self) -> float:
+        return self.wins / self.trades if self.trades else math.nan
+
+    @property
+    def side(self) -> str:
+        """``long``, ``short`` or ``flat``."""
+        if self.position > 1e-12:
+            return "long"
+        if self.position < -1e-12:
+            return "short"
+        return "flat"
+
+
+def summarize(agent: Agent, mark: float | None, halted: bool) -> AgentSummary:
+    st = agent.state
+    return AgentSummary(
+        agent_id=agent.id,
+        symbol=agent.symbol,
+        kinds=agent.kinds,
+        lifecycle=agent.lifecycle,
+        reason=agent.pause_reason,
+        position=st.qty,
+        entry_price=st.entry_price,
+        mark=mark,
+        cash=st.cash,
+        equity=st.equity(mark),
+        unrealized_pnl=st.unrealized_pnl(mark),
+        realized_pnl=st.realized_pnl,
+        fees=st.fees,
+        trades=st.n_trades,
+        wins=st.n_wins,
+        weights=tuple(st.weights),
+        pending_order=st.pending_order,
+        created_ns=int(agent.bundle.metadata.get("created_ns", 0) or 0),
+        halted=halted,
+    )
