@@ -30,6 +30,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default forge.seed)")
     p.add_argument("--exchange", default=None, help="bar store exchange (default forge.exchange)")
     p.add_argument(
+        "--timeframe",
+        default=None,
+        help="bar timeframe to forge on, e.g. 5m (default forge.timeframe)",
+    )
+    p.add_argument(
         "--timeout", type=float, default=None, help="seconds (default forge.task_timeout_s)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -60,6 +65,7 @@ def _cmd_forge(args: argparse.Namespace, _gui: Any) -> int:
         start=args.start,
         end=args.end,
         seed=args.seed,
+        timeframe=args.timeframe,
     )
     outcome = asyncio.run(_run(config, task, progress=not args.no_progress))
     print(format_outcome(outcome))

@@ -117,7 +117,7 @@ def gp_candidates(
     scaler, z = _scaled(ds, train, names)
     spec = FitnessSpec(
         cost_per_unit=CostModel.from_config(config.costs).per_unit,
-        bars_per_year=config.bars_per_year,
+        bars_per_year=config.annual_bars,
         complexity_penalty=config.complexity_penalty,
         min_trades=scaled_min_trades(config, len(train), len(ds.split.holdout)),
     )
@@ -210,7 +210,7 @@ def bake_off(ds: ForgeDataset, candidates: list[Candidate], config: ForgeConfig)
             ds.open[seg.slice],
             ds.close[seg.slice],
             costs,
-            config.bars_per_year,
+            config.annual_bars,
         )
         eligible = res.trades >= min_trades and res.sharpe > 0
         entries.append(
@@ -222,7 +222,7 @@ def bake_off(ds: ForgeDataset, candidates: list[Candidate], config: ForgeConfig)
             best[e.kind] = i
     chosen = [best[k] for k in KINDS if k in best]
     entries = [replace(e, member=i in chosen) for i, e in enumerate(entries)]
-    sharpes = np.array([e.sharpe for e in entries]) / np.sqrt(config.bars_per_year)
+    sharpes = np.array([e.sharpe for e in entries]) / np.sqrt(config.annual_bars)
     return BakeOff(tuple(entries), tuple(candidates[i] for i in chosen), min_trades, sharpes)
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from engine.core.errors import DataError
 from engine.core.settings import FrozenModel
+from engine.marketdata.timeframes import timeframe_ms
+
+YEAR_MS = 365 * 86_400_000  # crypto trades every day
 
 
 class BudgetConfig(FrozenModel):
@@ -96,7 +100,8 @@ class ForgeConfig(FrozenModel):
     exchange: str = "sim"
     timeframe: str = "1m"
     seed: int = 7
-    bars_per_year: float = Field(default=525_600.0, gt=0)
+    # Annualisation of Sharpe ratios; None derives it from the timeframe (bars in 365 days).
+    bars_per_year: float | None = Field(default=None, gt=0)
     subtree_cache_mb: float = Field(default=128.0, ge=0)
     complexity_penalty: float = Field(default=0.02, ge=0)
     budgets: BudgetsConfig = BudgetsConfig()
@@ -104,6 +109,22 @@ class ForgeConfig(FrozenModel):
     labels: LabelsConfig = LabelsConfig()
     split: SplitConfig = SplitConfig()
     gates: GatesConfig = GatesConfig()
+
+    @field_validator("timeframe")
+    @classmethod
+    def _check_timeframe(cls, value: str) -> str:
+        try:
+            timeframe_ms(value)
+        except DataError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def annual_bars(self) -> float:
+        """Bars in a year: ``bars_per_year`` when set, else 365 days of ``timeframe`` bars."""
+        if self.bars_per_year is not None:
+            return self.bars_per_year
+        return YEAR_MS / timeframe_ms(self.timeframe)
 
     def budget(self, name: str) -> BudgetConfig:
         """Return the budget called ``name`` ("small" or "default")."""

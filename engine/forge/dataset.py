@@ -1,4 +1,8 @@
-"""A forge dataset: bars -> checked features, triple-barrier labels, purged splits."""
+"""A forge dataset: bars -> checked features, triple-barrier labels, purged splits.
+
+Every length here (warm-up, label horizon, volatility span, embargo) is in bars
+of the timeframe the forge was given, so the settings hold for 1m and 5m bars alike.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,16 @@ from engine.forge.labels import (
 )
 
 MIN_ROWS = 2_000
+
+
+class InsufficientData(DataError):
+    """Too few usable bars to forge on: a verdict on the data (the task is rejected), not a fault."""
+
+
+def require_rows(rows: int, what: str) -> None:
+    """Raise ``InsufficientData`` unless ``rows`` reaches the forge's minimum."""
+    if rows < MIN_ROWS:
+        raise InsufficientData(f"only {rows} {what}; the forge needs >= {MIN_ROWS}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,10 @@ def drop_warmup(features: pd.DataFrame) -> pd.DataFrame:
     """Drop the leading rows until every feature is finite; then insist on finiteness."""
     ok = np.isfinite(features.to_numpy(dtype=np.float64)).all(axis=1)
     if not ok.any():
-        raise DataError("no row has every feature finite; the series is shorter than the warm-up")
+        raise InsufficientData(
+            f"no row of {len(features)} has every feature finite; the series is shorter than"
+            " the warm-up"
+        )
     trimmed = features.iloc[int(np.argmax(ok)) :]
     check_finite(trimmed, "forge features")
     return trimmed
@@ -66,10 +83,7 @@ def build_dataset(bars: pd.DataFrame, features: pd.DataFrame, config: ForgeConfi
         raise DataError("features and bars must share the same index")
     features = drop_warmup(features)
     bars = bars.loc[features.index]
-    if len(bars) < MIN_ROWS:
-        raise DataError(
-            f"only {len(bars)} usable bars after warm-up; the forge needs >= {MIN_ROWS}"
-        )
+    require_rows(len(bars), "usable bars after warm-up")
     lab = config.labels
     labels = triple_barrier_labels(
         bars["close"].to_numpy(),

@@ -87,7 +87,7 @@ def walk_forward(
         else:
             signals = np.full(len(test), HOLD, dtype=np.int8)
         res = backtest(
-            signals, ds.open[test.slice], ds.close[test.slice], costs, config.bars_per_year
+            signals, ds.open[test.slice], ds.close[test.slice], costs, config.annual_bars
         )
         pnls.append(res.pnl)
         voters.append(tuple(names))
@@ -123,7 +123,7 @@ def judge(
     costs = CostModel.from_config(config.costs)
     signals = vote(members, ds.frame(holdout))
     result = backtest(
-        signals, ds.open[holdout.slice], ds.close[holdout.slice], costs, config.bars_per_year
+        signals, ds.open[holdout.slice], ds.close[holdout.slice], costs, config.annual_bars
     )
     wf = walk_forward(members, ds, config, budget, seed)
     # Under the null every trial's per-bar Sharpe estimate has variance ~1/T on the
@@ -140,7 +140,7 @@ def judge(
         inputs,
         config.gates,
         cost_per_unit=costs.per_unit,
-        bars_per_year=config.bars_per_year,
+        bars_per_year=config.annual_bars,
         monte_carlo_runs=budget.monte_carlo_runs,
         random_entry_runs=budget.random_entry_runs,
         seed=seed,

@@ -23,7 +23,7 @@ from engine.features.config import FeaturesConfig
 from engine.features.factory import FeatureFactory
 from engine.forge.candidates import BakeOff, Candidate, bake_off, gbm_candidates, gp_candidates
 from engine.forge.config import BudgetConfig, ForgeConfig
-from engine.forge.dataset import ForgeDataset, build_dataset
+from engine.forge.dataset import ForgeDataset, InsufficientData, build_dataset, require_rows
 from engine.forge.gp import GenerationStats
 from engine.forge.judge import judge, trial_count
 from engine.forge.labels import ENTRY, EXIT, HOLD, Segment
@@ -49,14 +49,21 @@ def signals_digest(signals: np.ndarray) -> dict[str, Any]:
     }
 
 
-def load_features(job: ForgeJob) -> tuple[pd.DataFrame, pd.DataFrame, FeatureFactory]:
-    """The task's bars from the store and their features."""
+def load_features(
+    job: ForgeJob, timeframe: str
+) -> tuple[pd.DataFrame, pd.DataFrame, FeatureFactory]:
+    """The task's ``timeframe`` bars from the store and their features.
+
+    ``FeatureFactory.batch`` treats its input as the base bars, so on 5m bars the
+    "1m" columns describe 5m bars and the higher timeframes are resampled from
+    them (causally; see docs/forge.md). Too few bars is ``InsufficientData``.
+    """
     task = job.task
     store = BarStore(Path(job.bars_root))
     start = pd.Timestamp(task.start) if task.start else None
     end = pd.Timestamp(task.end) if task.end else None
-    timeframe = str(job.forge.get("timeframe", "1m"))
     bars = store.load(job.exchange, task.symbol, timeframe, start, end)
+    require_rows(len(bars), f"{timeframe} bars of {job.exchange} {task.symbol} in the task's range")
     factory = FeatureFactory(FeaturesConfig.model_validate(job.features))
     return bars, factory.batch(bars), factory
 
@@ -72,7 +79,10 @@ class ForgeRun:
     def __init__(self, job: ForgeJob, report: ProgressSink) -> None:
         self.job = job
         self.task = job.task
-        self.config = ForgeConfig.model_validate(job.forge)
+        settings = dict(job.forge)
+        if job.task.timeframe:
+            settings["timeframe"] = job.task.timeframe
+        self.config = ForgeConfig.model_validate(settings)
         self.budget: BudgetConfig = self.config.budget(self.task.budget)
         self.seed = self.task.seed if self.task.seed is not None else self.config.seed
         self.report = report
@@ -101,8 +111,35 @@ class ForgeRun:
         )
 
     def run(self) -> ForgeOutcome:
-        self.stage(ForgeStage.LOADING_DATA, f"{self.job.exchange} {self.task.symbol}")
-        bars, features, factory = load_features(self.job)
+        """The task's verdict: registered, or rejected with the gate or reason that refused it.
+
+        Too few usable bars and candidates that cannot be built are verdicts
+        (rejected / skipped); anything else that raises is a fault the worker
+        reports as failed.
+        """
+        try:
+            return self._run()
+        except InsufficientData as exc:
+            return ForgeOutcome(
+                "rejected",
+                f"too few usable bars: {exc}",
+                report=self._base_report() | {"timings_s": self.timings},
+            )
+
+    def _base_report(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task.task_id,
+            "symbol": self.task.symbol,
+            "budget": self.task.budget,
+            "seed": self.seed,
+            "timeframe": self.config.timeframe,
+            "bars_per_year": self.config.annual_bars,
+        }
+
+    def _run(self) -> ForgeOutcome:
+        tf = self.config.timeframe
+        self.stage(ForgeStage.LOADING_DATA, f"{self.job.exchange} {self.task.symbol} {tf}")
+        bars, features, factory = load_features(self.job, tf)
         self._timed("load_and_features")
         self.stage(ForgeStage.LABELS)
         ds = build_dataset(bars, features, self.config)
@@ -116,11 +153,7 @@ class ForgeRun:
         self.stage(ForgeStage.BAKE_OFF, f"{len(gp) + len(gbm)} candidates")
         bake = bake_off(ds, gp + gbm, self.config)
         self._timed("bake_off")
-        report: dict[str, Any] = {
-            "task_id": self.task.task_id,
-            "symbol": self.task.symbol,
-            "budget": self.task.budget,
-            "seed": self.seed,
+        report: dict[str, Any] = self._base_report() | {
             "feature_set_id": factory.feature_set_id,
             "data_range": _range(ds.features),
             "bars": len(ds.features),
@@ -133,12 +166,13 @@ class ForgeRun:
             "timings_s": self.timings,
         }
         if not bake.members:
-            return ForgeOutcome(
-                "rejected",
+            reason = (
                 f"bake-off: no candidate made >= {bake.min_trades} trades with a positive"
-                " Sharpe on validation",
-                report=report,
+                " Sharpe on validation"
             )
+            if skipped:
+                reason += "; skipped " + "; ".join(f"{s.kind} ({s.reason})" for s in skipped)
+            return ForgeOutcome("rejected", reason, report=report)
         self.stage(ForgeStage.GAUNTLET, bake.name)
         verdict = judge(
             bake.members,
@@ -184,7 +218,8 @@ class ForgeRun:
         metadata = {
             "symbol": self.task.symbol,
             "exchange": self.job.exchange,
-            "timeframe": str(self.job.forge.get("timeframe", "1m")),
+            "timeframe": self.config.timeframe,
+            "bars_per_year": self.config.annual_bars,
             "slot": self.task.slot,
             "replaces": self.task.replaces,
             "task_id": self.task.task_id,

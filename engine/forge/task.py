@@ -24,7 +24,8 @@ def new_task_id() -> str:
 class ForgeTask:
     """One request: forge an agent for ``symbol`` into ``slot`` (or to replace an agent).
 
-    ``start``/``end`` are ISO timestamps bounding the bars used (None: all).
+    ``start``/``end`` are ISO timestamps bounding the bars used (None: all);
+    ``timeframe`` is the bar timeframe to forge on (None: ``forge.timeframe``).
     """
 
     symbol: str
@@ -35,6 +36,7 @@ class ForgeTask:
     end: str | None = None
     seed: int | None = None
     task_id: str = field(default_factory=new_task_id)
+    timeframe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

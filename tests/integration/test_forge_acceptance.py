@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,13 +32,22 @@ from engine.features.factory import FeatureFactory
 from engine.forge.backtest import CostModel, backtest, trade_stats
 from engine.forge.config import ForgeConfig
 from engine.forge.ensemble import ensemble_signals
-from engine.forge.pipeline import run_forge_job, signals_digest
+from engine.forge.pipeline import signals_digest
 from engine.forge.registry import AgentBundle, load_bundle
 from engine.forge.report import format_outcome
 from engine.forge.task import ForgeJob, ForgeOutcome, ForgeTask
+from engine.forge.worker import run_job
 from engine.marketdata.simulate import simulate_into_store
 from engine.marketdata.store import BarStore
 from tests.conftest import REPO_ROOT
+from tests.kit.forged import (
+    SIM_PRICES,
+    bars_from_log_returns,
+    forge_bars,
+    random_walk_bars,
+    regime_drift_bars,
+    shuffled_bars,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -169,79 +179,12 @@ def test_registered_bundle_reproduces_gauntlet_signals_in_a_fresh_process(
     assert digest["entry"] > 0
 
 
-def _bars_from_log_returns(
-    ret: np.ndarray, rel: np.ndarray, volume: np.ndarray, start: str
-) -> pd.DataFrame:
-    """Bars whose closes follow ``ret``; ``rel`` = (open, high, low) as log offsets from the close."""
-    close = 100.0 * np.exp(np.cumsum(ret))
-    open_ = close * np.exp(rel[:, 0])
-    high = np.maximum(close * np.exp(rel[:, 1]), np.maximum(open_, close))
-    low = np.minimum(close * np.exp(rel[:, 2]), np.minimum(open_, close))
-    index = pd.date_range(start, periods=ret.size, freq="1min", tz="UTC", name="ts")
-    return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index
-    )
-
-
-def _random_walk(seed: int, days: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    n = days * 1440
-    ret = rng.normal(0.0, 0.0008, n)  # driftless
-    rel = np.column_stack(
-        [
-            -ret + rng.normal(0, 0.0002, n),
-            np.abs(rng.normal(0, 0.0004, n)),
-            -np.abs(rng.normal(0, 0.0004, n)),
-        ]
-    )
-    return _bars_from_log_returns(ret, rel, rng.lognormal(2.0, 0.5, n), "2024-01-01")
-
-
-def _shuffled(bars: pd.DataFrame, seed: int) -> pd.DataFrame:
-    close = bars["close"].to_numpy()
-    ret = np.diff(np.log(close), prepend=np.log(close[0]))
-    rel = np.log(bars[["open", "high", "low"]].to_numpy() / close[:, None])
-    order = np.random.default_rng(seed).permutation(close.size)
-    return _bars_from_log_returns(
-        ret[order], rel[order], bars["volume"].to_numpy()[order], "2024-01-01"
-    )
-
-
-def _forge(root: Path, symbol: str, bars: pd.DataFrame, seed: int) -> ForgeOutcome:
-    store = BarStore(root / "bars")
-    store.write("sim", symbol, "1m", bars)
-    job = ForgeJob(
-        task=ForgeTask(symbol, f"{symbol}#control", budget="small", seed=seed),
-        bars_root=str(root / "bars"),
-        models_dir=str(root / "models"),
-        forge=ForgeConfig().model_dump(mode="json"),
-        features=FeaturesConfig().model_dump(mode="json"),
-        exchange="sim",
-        created_ns=0,
-    )
-    return run_forge_job(job, lambda _update: None)
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_no_agent_on_a_driftless_random_walk(tmp_path: Path, seed: int) -> None:
-    outcome = _forge(tmp_path, "BTC/USDT", _random_walk(seed, CONTROL_DAYS), seed)
+    outcome = forge_bars(tmp_path, "BTC/USDT", random_walk_bars(seed, CONTROL_DAYS), seed)
     print(f"random walk seed {seed}:\n{format_outcome(outcome)}")
     _assert_names_a_gate(outcome.to_dict())
     assert not (tmp_path / "models").exists()
-
-
-def _regime_drift(
-    seed: int, days: int, drift: float = 0.0003, flip_every: float = 300.0
-) -> pd.DataFrame:
-    """A planted edge: the drift flips sign every ~``flip_every`` bars (trend following pays)."""
-    rng = np.random.default_rng(seed)
-    n = days * 1440
-    state = np.cumsum(rng.random(n) < 1 / flip_every) % 2 * 2 - 1
-    ret = drift * state + rng.normal(0.0, 0.001, n)
-    rel = np.column_stack(
-        [-ret, np.abs(rng.normal(0, 0.0004, n)), -np.abs(rng.normal(0, 0.0004, n))]
-    )
-    return _bars_from_log_returns(ret, rel, rng.lognormal(2.0, 0.5, n), "2024-01-01")
 
 
 def _check_registered_ensemble(root: Path, outcome: ForgeOutcome) -> AgentBundle:
@@ -270,21 +213,23 @@ def _check_registered_ensemble(root: Path, outcome: ForgeOutcome) -> AgentBundle
     np.testing.assert_array_equal(signals, ensemble_signals(votes))
     assert signals_digest(signals) == report["gauntlet_signals"]
     prices = bars.loc[frame.index]
-    config = ForgeConfig()
+    config = ForgeConfig(timeframe=bundle.metadata["timeframe"])
+    assert bundle.metadata["bars_per_year"] == report["bars_per_year"] == config.annual_bars
     result = backtest(
         signals,
         prices["open"].to_numpy(),
         prices["close"].to_numpy(),
         CostModel.from_config(config.costs),
-        config.bars_per_year,
+        config.annual_bars,
     )
+    assert metrics["holdout_sharpe"] == pytest.approx(result.sharpe, rel=1e-12)
     assert bundle.metadata["trade_stats"] == report["trade_stats"] == trade_stats(result)
     assert report["trade_stats"]["trades"] == result.trades >= config.gates.min_trades
     return bundle
 
 
 def test_forge_registers_an_agent_when_a_real_edge_exists(tmp_path: Path) -> None:
-    outcome = _forge(tmp_path, "BTC/USDT", _regime_drift(1, CONTROL_DAYS), 1)
+    outcome = forge_bars(tmp_path, "BTC/USDT", regime_drift_bars(1, CONTROL_DAYS), 1)
     print(f"planted regime drift:\n{format_outcome(outcome)}")
     _check_registered_ensemble(tmp_path, outcome)
 
@@ -293,8 +238,8 @@ def test_forge_registers_an_ensemble_of_several_kinds_that_reloads_exactly(
     tmp_path: Path,
 ) -> None:
     """Short regimes with a strong drift: the boosters trade often enough to join the GP tree."""
-    bars = _regime_drift(1, CONTROL_DAYS, drift=0.001, flip_every=40)
-    outcome = _forge(tmp_path, "BTC/USDT", bars, 1)
+    bars = regime_drift_bars(1, CONTROL_DAYS, drift=0.001, flip_every=40)
+    outcome = forge_bars(tmp_path, "BTC/USDT", bars, 1)
     print(f"planted short regimes:\n{format_outcome(outcome)}")
     bundle = _check_registered_ensemble(tmp_path, outcome)
     assert 2 <= len(bundle.specialists) <= 3
@@ -319,7 +264,75 @@ def simulated_bars(
 def test_no_agent_on_simulated_bars_with_shuffled_returns(
     tmp_path: Path, simulated_bars: pd.DataFrame, seed: int
 ) -> None:
-    outcome = _forge(tmp_path, "BTC/USDT", _shuffled(simulated_bars, seed), seed)
+    outcome = forge_bars(tmp_path, "BTC/USDT", shuffled_bars(simulated_bars, seed), seed)
     print(f"shuffled sim seed {seed}:\n{format_outcome(outcome)}")
     _assert_names_a_gate(outcome.to_dict())
     assert not (tmp_path / "models").exists()
+
+
+def test_forge_on_5_minute_bars_registers_a_planted_edge_annualised_for_5m(
+    tmp_path: Path,
+) -> None:
+    bars = regime_drift_bars(1, 40, drift=0.001, flip_every=40, timeframe="5m")
+    outcome = forge_bars(tmp_path, "ETH/USDT", bars, 1, timeframe="5m")
+    print(f"planted edge, 5m bars:\n{format_outcome(outcome)}")
+    bundle = _check_registered_ensemble(tmp_path, outcome)
+    assert bundle.metadata["timeframe"] == "5m"
+    assert outcome.report["bars_per_year"] == 365 * 288
+    digest = _reload_digest(tmp_path / "models" / bundle.agent_id, tmp_path / "bars")
+    assert digest == outcome.report["gauntlet_signals"]
+
+
+def _calm_in_validation(seed: int, days: int) -> pd.DataFrame:
+    """5m bars: a random walk whose middle stretch -- the validation segment and its label
+    horizons -- is calm (0.5 bp a bar) but for a short sell-off every 150 bars.
+
+    The sell-offs keep the volatility estimate, hence the barriers, far wider than
+    the calm moves, so the validation labels are HOLD and EXIT only (no ENTRY), as
+    on the real 5m series where the forge used to fail."""
+    rng = np.random.default_rng(seed)
+    n = days * 288
+    ret = rng.normal(0.0, 0.001, n)
+    wicks = np.abs(rng.normal(0.0, 0.0004, (n, 2)))
+    calm = np.arange(int(n * 0.5), int(n * 0.9))
+    ret[calm] = rng.normal(0.0, 0.00005, calm.size)
+    ret[calm[(calm - calm[0]) % 150 < 10]] = -0.002
+    wicks[calm] *= 0.02
+    rel = np.column_stack([-ret, wicks[:, 0], -wicks[:, 1]])
+    return bars_from_log_returns(
+        ret, rel, rng.lognormal(2.0, 0.5, n), timeframe="5m", price=SIM_PRICES["SOL/USDT"]
+    )
+
+
+def test_validation_without_entry_labels_skips_the_boosters_and_ends_in_a_verdict(
+    tmp_path: Path,
+) -> None:
+    """Issue 14: real 5m bars failed with 'calibration labels lack classes [1]'."""
+    BarStore(tmp_path / "bars").write("sim", "SOL/USDT", "5m", _calm_in_validation(3, 40))
+    job = ForgeJob(
+        task=ForgeTask("SOL/USDT", "SOL/USDT#calm", budget="small", seed=3, timeframe="5m"),
+        bars_root=str(tmp_path / "bars"),
+        models_dir=str(tmp_path / "models"),
+        forge=ForgeConfig().model_dump(mode="json"),
+        features=FeaturesConfig().model_dump(mode="json"),
+        exchange="sim",
+        created_ns=0,
+    )
+    progress: list[Any] = []
+    outcome = run_job(job, SimpleNamespace(put=progress.append))  # the worker's own wrapper
+    print(f"calm validation segment, 5m bars:\n{format_outcome(outcome)}")
+    assert outcome.status in ("rejected", "registered"), outcome.reason
+    if outcome.status == "rejected":
+        _assert_names_a_gate(outcome.to_dict())
+    skipped = outcome.report["skipped"]
+    assert [(s["kind"], s["stage"]) for s in skipped[:2]] == [
+        ("lightgbm", "training"),
+        ("xgboost", "training"),
+    ]
+    assert all("calibration labels lack classes [1]" in s["reason"] for s in skipped[:2])
+    assert outcome.report["timeframe"] == "5m"
+    assert outcome.report["gbm_candidates"] == 0
+    assert [e["kind"] for e in outcome.report["bake_off"]] == ["gp"] * 5
+    assert "Skipped lightgbm (training): calibration labels lack classes [1]" in format_outcome(
+        outcome
+    )

@@ -41,7 +41,7 @@ def _members(
 
 
 def _fold_pnl(signals: np.ndarray, ds: ForgeDataset, test: slice) -> np.ndarray:
-    return backtest(signals, ds.open[test], ds.close[test], COSTS, CONFIG.bars_per_year).pnl
+    return backtest(signals, ds.open[test], ds.close[test], COSTS, CONFIG.annual_bars).pnl
 
 
 def test_judge_backtests_the_equal_weight_vote_of_the_members_on_the_holdout(
@@ -56,7 +56,7 @@ def test_judge_backtests_the_equal_weight_vote_of_the_members_on_the_holdout(
     np.testing.assert_array_equal(verdict.signals, want)
     assert all(not np.array_equal(v, want) for v in votes)  # the vote is none of its members
     result = backtest(
-        want, ds.open[holdout.slice], ds.close[holdout.slice], COSTS, CONFIG.bars_per_year
+        want, ds.open[holdout.slice], ds.close[holdout.slice], COSTS, CONFIG.annual_bars
     )
     assert result.trades > 0
     gates = {g.name: g for g in verdict.report.gates}
