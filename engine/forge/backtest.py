@@ -189,9 +189,9 @@ def trade_stats(result: BacktestResult) -> dict[str, Any]:
     ``win_rate``: share of trades with a positive return (net of costs);
     ``avg_win``: mean return of the winners; ``avg_loss``: mean loss of the
     others as a positive fraction; ``payoff_ratio``: ``avg_win / avg_loss``
-    (None when no trade lost); ``holding_bars``: median, 90th percentile and
-    maximum bars a position was held. A trade still open at the end of the
-    series counts up to its last bar.
+    (None when no trade lost); ``holding_bars_median`` / ``_p90`` / ``_max``:
+    bars a position was held. A trade still open at the end of the series
+    counts up to its last bar.
     """
     r = np.asarray(result.trade_returns, dtype=np.float64)
     h = np.asarray(result.holding_bars, dtype=np.float64)
@@ -205,9 +205,7 @@ def trade_stats(result: BacktestResult) -> dict[str, Any]:
         "avg_loss": avg_loss,
         "payoff_ratio": avg_win / avg_loss if avg_loss > 0 else None,
         "mean_return": float(r.mean()) if r.size else 0.0,
-        "holding_bars": {
-            "median": float(np.median(h)) if h.size else 0.0,
-            "p90": float(np.percentile(h, 90)) if h.size else 0.0,
-            "max": int(h.max()) if h.size else 0,
-        },
+        "holding_bars_median": float(np.median(h)) if h.size else 0.0,
+        "holding_bars_p90": float(np.percentile(h, 90)) if h.size else 0.0,
+        "holding_bars_max": int(h.max()) if h.size else 0,
     }

@@ -44,13 +44,13 @@ def format_outcome(outcome: ForgeOutcome) -> str:
         lines += [f"  {k} = {v:.6g}" for k, v in sorted(gauntlet["metrics"].items())]
     stats = r.get("trade_stats")
     if stats:
-        held = stats["holding_bars"]
         payoff = stats["payoff_ratio"]
         lines.append(
             f"Holdout trades: {stats['trades']}, win rate {stats['win_rate']:.2f}, "
             f"avg win {stats['avg_win']:.4%}, avg loss {stats['avg_loss']:.4%}, payoff "
-            f"{'n/a' if payoff is None else f'{payoff:.2f}'}, held bars median {held['median']:g}"
-            f" / p90 {held['p90']:g} / max {held['max']}"
+            f"{'n/a' if payoff is None else f'{payoff:.2f}'}, held bars median"
+            f" {stats['holding_bars_median']:g} / p90 {stats['holding_bars_p90']:g} / max"
+            f" {stats['holding_bars_max']}"
         )
     if r.get("timings_s"):
         lines.append("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings_s"].items()))

@@ -131,11 +131,9 @@ def test_trade_stats_agree_with_the_trades_of_a_loop_backtest() -> None:
     assert stats["avg_win"] == pytest.approx(returns[returns > 0].mean())
     assert stats["avg_loss"] == pytest.approx(-returns[returns <= 0].mean())
     assert stats["payoff_ratio"] == pytest.approx(stats["avg_win"] / stats["avg_loss"])
-    assert stats["holding_bars"] == {
-        "median": pytest.approx(np.median(held)),
-        "p90": pytest.approx(np.percentile(held, 90)),
-        "max": int(held.max()),
-    }
+    assert stats["holding_bars_median"] == pytest.approx(np.median(held))
+    assert stats["holding_bars_p90"] == pytest.approx(np.percentile(held, 90))
+    assert stats["holding_bars_max"] == int(held.max())
 
 
 def test_trade_stats_without_trades_or_losses_stay_json_safe() -> None:
@@ -143,7 +141,7 @@ def test_trade_stats_without_trades_or_losses_stay_json_safe() -> None:
     flat = trade_stats(backtest(np.zeros(200, dtype=np.int8), open_, close, COSTS, 525_600))
     assert flat["trades"] == 0
     assert flat["payoff_ratio"] is None
-    assert flat["holding_bars"]["max"] == 0
+    assert flat["holding_bars_max"] == 0
     rising = np.linspace(100, 120, 200)
     one_win = trade_stats(
         backtest(np.r_[ENTRY, np.zeros(199, np.int8)], rising, rising, CostModel(0, 0, 0), 525_600)
