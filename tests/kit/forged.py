@@ -1,13 +1,30 @@
-"""Synthetic bars for forge tests (with or without an edge) and a real forge run on them.
+"""Forged agents for tests: synthetic bars (with or without an edge) and real forge runs on them.
 
-``regime_drift_bars`` plants a tradable edge; ``random_walk_bars`` and
-``shuffled_bars`` are controls where no edge can exist; ``forge_bars`` stores
-bars and runs one forge task on them in this process (``run_forge_job``).
-Shared by ``tests/integration/test_forge_acceptance.py``.
+``forge_planted_agent(models_dir, "BTC/USDT", seed=1)`` runs the real forge
+(``run_forge_job`` in this process, ``--budget small``, the default gates) on
+30 days of 1-minute bars with a planted, tradable edge and returns the id of
+the agent it registered (it asserts that it did); the bundle is at
+``models_dir / agent_id``. The bars end at the latest hh:59 bar at or before
+``end`` (default: the last closed minute, so within the hour before now) and
+start at the sim venue's price for the symbol. Neither the price level nor the
+end time changes the agent: a seed forges the same ensemble for every symbol.
+Seeds 1, 2, 3 and 5 give three specialists (gp + lightgbm + xgboost, 46-63
+holdout trades), seed 4 a lone GP tree (142 trades); all 15 (symbol, seed)
+pairs of BTC/ETH/SOL x seeds 1-5 register.
+
+Time on the 2-core development machine: 6-7 s a call for a three-specialist
+agent, 2.4 s for seed 4 (load average ~0.5-1); about twice that while other
+work keeps the cores busy (14-17 s measured).
+
+The bar builders are shared with ``tests/integration/test_forge_acceptance.py``:
+``regime_drift_bars`` (the planted edge), ``random_walk_bars`` and
+``shuffled_bars`` (controls where no edge can exist); ``forge_bars`` stores bars
+and runs one forge task on them.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +42,10 @@ SIM_SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 # The sim venue's initial prices (cerebellum_core/src/config.rs), so forged bars look alike.
 SIM_PRICES = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0}
 EXCHANGE = "sim"
+# The planted edge of forge_planted_agent: +/-10 bp a bar, the sign flipping every ~40 bars.
+PLANTED_DAYS = 30
+PLANTED_DRIFT = 0.001
+PLANTED_FLIP_EVERY = 40.0
 
 
 def bars_from_log_returns(
@@ -142,3 +163,57 @@ def forge_bars(
         created_ns=0,
     )
     return run_forge_job(job, lambda _update: None)
+
+
+def last_closed_minute() -> pd.Timestamp:
+    """Open time of the newest closed 1-minute bar."""
+    return pd.Timestamp.now(tz="UTC").floor("1min") - pd.Timedelta(minutes=1)
+
+
+def hour_aligned_end(end: pd.Timestamp) -> pd.Timestamp:
+    """The latest hh:59 bar at or before ``end``.
+
+    The 15m and 1h features resample on the clock, so where the bars end within
+    the hour changes the features and, with them, the forge's verdict; ending
+    every series at hh:59 makes a (symbol, seed) forge the same agent at any time.
+    """
+    ts = pd.Timestamp(end)
+    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    minute = pd.Timedelta(minutes=1)
+    return (ts.floor("1min") + minute).floor("1h") - minute
+
+
+def forge_planted_agent(
+    models_dir: Path,
+    symbol: str,
+    *,
+    seed: int,
+    end: pd.Timestamp | None = None,
+    days: int = PLANTED_DAYS,
+    bars_root: Path | None = None,
+) -> str:
+    """Forge a real agent for ``symbol`` on planted-edge 1m bars ending by ``end``.
+
+    The last bar is the latest hh:59 bar at or before ``end`` (default: the last
+    closed minute), so the bars end within the hour before ``end`` and a given
+    (symbol, seed, days) always forges the same agent. Asserts that the agent
+    registered and returns its id. ``bars_root`` keeps the bars the agent was
+    forged on (a store at ``bars_root / "bars"``, exchange ``sim``, timeframe
+    1m); by default they go to a temporary directory removed afterwards.
+    """
+    bars = regime_drift_bars(
+        seed,
+        days,
+        drift=PLANTED_DRIFT,
+        flip_every=PLANTED_FLIP_EVERY,
+        end=hour_aligned_end(end if end is not None else last_closed_minute()),
+        price=SIM_PRICES.get(symbol, 100.0),
+    )
+    if bars_root is not None:
+        outcome = forge_bars(bars_root, symbol, bars, seed, models_dir=models_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="crucible-forged-") as tmp:
+            outcome = forge_bars(Path(tmp), symbol, bars, seed, models_dir=models_dir)
+    assert outcome.status == "registered", f"{symbol} seed {seed}: {outcome.reason}"
+    assert outcome.agent_id is not None
+    return outcome.agent_id
