@@ -2,9 +2,10 @@
 
 Layout of ``<models_dir>/<agent_id>/``::
 
-    agent.json      metadata: symbol, feature set id and names, data ranges, seed,
-                    metrics, gauntlet report, and each specialist's description
-                    (GP expression string, scaler, calibration parameters, thresholds)
+    agent.json      metadata: symbol, timeframe, feature set id and names, data ranges,
+                    seed, ensemble members, metrics, gauntlet report, trade stats, and
+                    each specialist's description (GP expression string, scaler,
+                    calibration parameters, thresholds, top features by gain)
     model.txt       LightGBM booster as text            (LightGBM specialists)
     model.json      XGBoost booster as JSON             (XGBoost specialists)
     manifest.json   SHA-256 of every file above

@@ -12,7 +12,7 @@ from engine.core.errors import DataError
 from engine.forge.ensemble import ensemble_signals
 from engine.forge.labels import ENTRY, EXIT
 from engine.forge.pipeline import signals_digest
-from engine.forge.registry import MANIFEST, list_agents, load_bundle, save_bundle
+from engine.forge.registry import MANIFEST, list_agents, load_bundle, save_bundle, sha256_file
 from tests.unit.engine.forge.conftest import feature_frame
 
 META = {"symbol": "BTC/USDT", "feature_set_id": "fs-test", "seed": 7}
@@ -121,3 +121,21 @@ def test_bundle_of_several_specialists_reloads_with_the_same_ensemble_digest(
         assert set(names) <= set(entry["feature_names"])
         assert shares == sorted(shares, reverse=True)
         assert names[0] == "alpha"  # the labels are made from alpha
+
+
+def test_a_one_specialist_bundle_written_before_the_ensemble_still_loads(
+    tmp_path: Path, gbm_specialists
+) -> None:
+    spec = gbm_specialists["xgboost"]
+    path = save_bundle(tmp_path, "old", [spec], META)
+    # Rewrite it as the forge wrote bundles before: no top_features, no ensemble fields.
+    meta = json.loads((path / "agent.json").read_text())
+    del meta["specialists"][0]["top_features"]
+    (path / "agent.json").write_text(json.dumps(meta))
+    manifest = json.loads((path / MANIFEST).read_text())
+    manifest["files"]["agent.json"] = sha256_file(path / "agent.json")
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    bundle = load_bundle(path)
+    frame = feature_frame(600, 13)
+    np.testing.assert_array_equal(bundle.signals(frame), spec.signals(frame))
+    assert "top_features" not in bundle.metadata["specialists"][0]
