@@ -24,6 +24,7 @@ import functools
 import logging
 import shutil
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,10 @@ class Arena:
         self._restored: dict[str, dict[str, Any]] = {}
         self._last_skip: dict[str, str] = {}
         self.halted = False
-        # Bar close -> order handed to the gateway, in ns (for `crucible bench arena`).
-        self.order_latencies_ns: list[int] = []
+        # Bar close -> order handed to the gateway, and -> decision done (ns), the newest
+        # of each (`crucible bench arena` reads them).
+        self.order_latencies_ns: deque[int] = deque(maxlen=100_000)
+        self.decision_latencies_ns: deque[int] = deque(maxlen=100_000)
         self.faults = 0
 
     # -- lifecycle -------------------------------------------------------------
@@ -320,6 +323,7 @@ class Arena:
                     plan, action="skip", reason=f"{plan.reason}; order not placed: {exc}"
                 )
                 cid = None
+        self.decision_latencies_ns.append(time.monotonic_ns() - t0)
         self._record(agent, plan, cid)
 
     async def _infer(self, agent: Agent) -> Inference:
