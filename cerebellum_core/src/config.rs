@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{error::ConfigError, types::Instrument};
 
-/// Longest simulated backfill before `serve` starts (one day).
-pub const MAX_BACKFILL_MINUTES: u64 = 1440;
+/// Longest simulated backfill before `serve` starts (three days; `Bars` keeps
+/// the last 3000 minutes, `crate::venue::MAX_BARS`).
+pub const MAX_BACKFILL_MINUTES: u64 = 4320;
 
 /// The whole core configuration.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -123,6 +124,8 @@ pub struct SimConfig {
     pub history_flow_scale: f64,
     /// Simulated minutes run fast-forward (at `history_flow_scale`) before
     /// real time starts in `serve`, so that `Bars` has recent history at once.
+    /// The default, 2600, covers the engine's default feature warm-up (about
+    /// 2,220 one-minute bars) plus the 300 rows its agents keep.
     pub backfill_minutes: u64,
     /// Latent market model (regimes, volatility, cross-asset factor).
     pub model: ModelConfig,
@@ -144,7 +147,7 @@ impl Default for SimConfig {
             warmup_s: 120.0,
             fastforward_chunk_ms: 100,
             history_flow_scale: 0.05,
-            backfill_minutes: 240,
+            backfill_minutes: 2600,
             model: ModelConfig::default(),
             symbols: vec![
                 SymbolConfig::btc(),

@@ -129,3 +129,94 @@ fn test_bars_report_stays_within_the_frame_limit() {
     // The newest bars are the ones kept.
     assert_eq!(rows.last().unwrap()[0] as i64, T0_MS - 60_000);
 }
+
+/// Bars of `symbol` read the way an engine held to 64 KiB frames reads them:
+/// newest page first, each page the bars that opened before the previous one.
+fn paged(h: &mut Harness, symbol: &str, limit: usize) -> (Vec<Vec<f64>>, usize) {
+    let mut all: Vec<Vec<f64>> = Vec::new();
+    let mut requests = 0;
+    while all.len() < limit {
+        let mut cmd = json!({"type": "Bars", "symbol": symbol, "limit": limit - all.len()});
+        if let Some(first) = all.first() {
+            cmd["before_ms"] = json!(first[0] as i64);
+        }
+        let report = h.send(cmd).reply().clone();
+        assert_eq!(report["type"], "BarsReport", "{report}");
+        assert!(serde_json::to_vec(&report).unwrap().len() <= 65_536);
+        requests += 1;
+        let page = rows(&report);
+        if page.is_empty() {
+            break;
+        }
+        all.splice(0..0, page);
+    }
+    (all, requests)
+}
+
+#[test]
+fn test_bars_serve_2600_minutes_after_a_2600_minute_backfill() {
+    let mut c = config(7, 2_600);
+    // Room for 2600 bars in one reply (the default 64 KiB holds about 1000).
+    c.session.max_frame_bytes = 262_144;
+    let mut h = Harness::with_config(c);
+    let report = bars(&mut h, "BTC/USDT", 2_600);
+    assert_eq!(report["type"], "BarsReport", "{report}");
+    let all = rows(&report);
+    assert_eq!(all.len(), 2_600);
+    // 2600 consecutive minutes, the last one the minute that ended at t0.
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(
+            r[0] as i64,
+            T0_MS - (2_600 - i as i64) * 60_000,
+            "minute {i}"
+        );
+        let (open, high, low, close) = (r[1], r[2], r[3], r[4]);
+        assert!(low <= open.min(close) && high >= open.max(close), "{r:?}");
+        assert!(low > 0.0 && high.is_finite(), "{r:?}");
+    }
+    // Every minute of the backfill traded (flow scale 0.05 still gives dozens per minute).
+    assert!(all.iter().all(|r| r[6] > 0.0 && r[5] > 0.0));
+    // A larger limit is served as what the ring holds (at most MAX_BARS = 3000).
+    assert_eq!(
+        rows(&bars(&mut h, "BTC/USDT", 5_000)),
+        all,
+        "only 2600 bars exist"
+    );
+
+    // At the default frame limit the same 2600 bars come in pages with `before_ms`.
+    let mut d = config(7, 2_600);
+    d.session.max_frame_bytes = 65_536;
+    let mut h = Harness::with_config(d);
+    let (joined, requests) = paged(&mut h, "BTC/USDT", 2_600);
+    assert_eq!(joined, all);
+    assert!((3..=4).contains(&requests), "{requests}");
+}
+
+#[test]
+fn test_bars_before_a_time_page_backwards() {
+    let mut h = Harness::with_config(config(7, 30));
+    let all = rows(&bars(&mut h, "ETH/USDT", 1000));
+    let before = all[20][0] as i64;
+    let page = h
+        .send(json!({"type": "Bars", "symbol": "ETH/USDT", "limit": 5, "before_ms": before}))
+        .reply()
+        .clone();
+    assert_eq!(rows(&page), all[15..20].to_vec());
+    // Not on a minute boundary: the bars that opened strictly before it.
+    let page = h
+        .send(json!({"type": "Bars", "symbol": "ETH/USDT", "limit": 100, "before_ms": before + 1}))
+        .reply()
+        .clone();
+    assert_eq!(rows(&page), all[..21].to_vec());
+    // Before the first bar: none.
+    let none = h
+        .send(json!({"type": "Bars", "symbol": "ETH/USDT", "limit": 5, "before_ms": all[0][0] as i64}))
+        .reply()
+        .clone();
+    assert_eq!(none["bars"], json!([]));
+    let bad = h
+        .send(json!({"type": "Bars", "symbol": "ETH/USDT", "limit": 5, "before_ms": -5}))
+        .reply()
+        .clone();
+    assert_eq!(bad["code"], "INVALID_VALUE");
+}

@@ -1191,7 +1191,7 @@ fn test_closed_klines_drop_the_open_bar_and_come_oldest_first() {
         Reply::ok(json!({"category": "linear", "symbol": "SOLUSDT",
             "list": [row(0, "100.9"), row(1, "100.8"), row(2, "100.7"), row(3, "100.6")]}))
     });
-    let klines = venue(&exchange).closed_klines("SOL/USDT", 3).unwrap();
+    let klines = venue(&exchange).closed_klines("SOL/USDT", 3, None).unwrap();
     assert_eq!(klines.len(), 3);
     let closes: Vec<&str> = klines.iter().map(|k| k.close.as_str()).collect();
     assert_eq!(closes, ["100.6", "100.7", "100.8"]);
@@ -1200,6 +1200,119 @@ fn test_closed_klines_drop_the_open_bar_and_come_oldest_first() {
         .all(|w| w[1].start_ms == w[0].start_ms + 60_000));
     assert!(klines[2].start_ms + 60_000 <= now_ms() as i64);
     assert_eq!(klines[0].volume, dec("12.5"));
+}
+
+/// A kline endpoint like Bybit's: at most 1000 rows per request (newest first,
+/// the first one the bar still open), the newest at or before `end`, none
+/// before `first_ms`. With `ignore_end` it always answers the latest rows.
+fn kline_history(first_ms: i64, ignore_end: bool) -> impl FnMut(&Request) -> Reply {
+    move |r: &Request| {
+        assert_eq!(r.path, "/v5/market/kline");
+        let limit: i64 = r.param("limit").unwrap().parse().unwrap();
+        assert!((1..=1000).contains(&limit), "limit {limit}");
+        let now_minute = now_ms() as i64 / 60_000 * 60_000;
+        let newest = match r.param("end") {
+            Some(end) if !ignore_end => {
+                (end.parse::<i64>().unwrap() / 60_000 * 60_000).min(now_minute)
+            }
+            _ => now_minute,
+        };
+        let list: Vec<Value> = (0..limit)
+            .map(|i| newest - i * 60_000)
+            .filter(|&start| start >= first_ms)
+            .map(|start| {
+                let close = format!("{}.5", 100 + (start / 60_000) % 50);
+                json!([
+                    start.to_string(),
+                    "100.1",
+                    "160.0",
+                    "99.0",
+                    close,
+                    "1.5",
+                    "150"
+                ])
+            })
+            .collect();
+        Reply::ok(json!({"category": "linear", "symbol": "BTCUSDT", "list": list}))
+    }
+}
+
+fn kline_requests(exchange: &Exchange) -> Vec<(String, Option<String>)> {
+    exchange
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v5/market/kline")
+        .map(|r| (r.param("limit").unwrap(), r.param("end")))
+        .collect()
+}
+
+#[test]
+fn test_closed_klines_page_backwards_past_bybits_1000_rows() {
+    let exchange = Exchange::start(kline_history(0, false));
+    let mut venue = venue(&exchange);
+    let klines = venue.closed_klines("BTC/USDT", 2_600, None).unwrap();
+    let last_closed = now_ms() as i64 / 60_000 * 60_000 - 60_000;
+    assert_eq!(klines.len(), 2_600);
+    assert!(klines
+        .windows(2)
+        .all(|w| w[1].start_ms == w[0].start_ms + 60_000));
+    // A minute may have closed while paging; the newest is the last closed one then.
+    let newest = klines[2_599].start_ms;
+    assert!(
+        newest == last_closed || newest == last_closed + 60_000,
+        "{newest}"
+    );
+    // Three requests: 1000 rows (one of them open), then 1000 and 601 before
+    // the oldest start of the previous page.
+    let requests = kline_requests(&exchange);
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[0], ("1000".into(), None));
+    let ends: Vec<i64> = requests[1..]
+        .iter()
+        .map(|(_, e)| e.as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(requests[1].0, "1000");
+    assert_eq!(requests[2].0, "601");
+    assert_eq!(ends[0], klines[1_601].start_ms - 1);
+    assert_eq!(ends[1], klines[601].start_ms - 1);
+
+    // `before_ms` pages from an earlier time: the newest kline opened before it.
+    let before = klines[1_000].start_ms;
+    let older = venue
+        .closed_klines("BTC/USDT", 1_500, Some(before))
+        .unwrap();
+    assert_eq!(older.len(), 1_500);
+    assert_eq!(older.last().unwrap().start_ms, before - 60_000);
+    assert_eq!(older[500..], klines[..1_000]);
+    assert!(older
+        .windows(2)
+        .all(|w| w[1].start_ms == w[0].start_ms + 60_000));
+}
+
+#[test]
+fn test_closed_klines_paging_stops_at_the_start_of_history_or_a_stuck_cursor() {
+    // Only 1500 minutes of history: two requests, then Bybit has no more.
+    let first = now_ms() as i64 / 60_000 * 60_000 - 1_500 * 60_000;
+    let exchange = Exchange::start(kline_history(first, false));
+    let klines = venue(&exchange)
+        .closed_klines("BTC/USDT", 3_000, None)
+        .unwrap();
+    // 1500 closed minutes since `first` (1501 if a minute closed meanwhile).
+    assert!((1_500..=1_501).contains(&klines.len()), "{}", klines.len());
+    assert_eq!(klines[0].start_ms, first);
+    assert_eq!(kline_requests(&exchange).len(), 2);
+
+    // An endpoint that ignores `end` answers the same rows again: the second
+    // page adds nothing and paging stops instead of looping.
+    let exchange = Exchange::start(kline_history(0, true));
+    let klines = venue(&exchange)
+        .closed_klines("BTC/USDT", 3_000, None)
+        .unwrap();
+    assert_eq!(klines.len(), 999);
+    assert!(klines
+        .windows(2)
+        .all(|w| w[1].start_ms == w[0].start_ms + 60_000));
+    assert_eq!(kline_requests(&exchange).len(), 2);
 }
 
 #[test]

@@ -276,6 +276,47 @@ fn test_bybit_order_lifecycle_over_the_wire() {
     assert!(starts.windows(2).all(|w| w[1] == w[0] + 60_000));
     assert!(starts[4] + 60_000 <= now_ms);
     assert!(rows[0][6].is_null());
+    // Paging backwards: the bars that opened before the oldest one above.
+    let before = d.request(
+        json!({"type": "Bars", "symbol": "BTC/USDT", "limit": 3, "before_ms": starts[0]}),
+        REPLY,
+    );
+    let older: Vec<i64> = before["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        older,
+        [1, 2, 3].map(|k| starts[0] - (4 - k) * 60_000),
+        "{before}"
+    );
+    // More than Bybit's 1000 rows: the adapter reads pages (`end` = oldest
+    // start - 1 ms); the reply keeps the newest bars that fit in 64 KiB.
+    let kline_reads = exchange.count("/v5/market/kline");
+    let many = d.request(
+        json!({"type": "Bars", "symbol": "BTC/USDT", "limit": 2600}),
+        REPLY,
+    );
+    let many: Vec<i64> = many["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    assert!(many.len() >= 900, "{}", many.len());
+    assert!(many.windows(2).all(|w| w[1] == w[0] + 60_000));
+    assert!(*many.last().unwrap() + 60_000 <= common::bybit_standin::now_ms() as i64);
+    let paged: Vec<Option<String>> = exchange
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v5/market/kline")
+        .skip(kline_reads)
+        .map(|r| r.param("end"))
+        .collect();
+    assert_eq!(paged.len(), 3, "{paged:?}");
+    assert!(paged[0].is_none() && paged[1].is_some() && paged[2].is_some());
     let unknown = d.request(
         json!({"type": "Bars", "symbol": "DOGE/USDT", "limit": 5}),
         REPLY,

@@ -192,8 +192,8 @@ fn test_serve_backfills_recent_bars_and_is_ready_quickly() {
     let (mut child, line) = spawn_serve(&["--seed", "5"], "bars");
     let ready = started.elapsed();
     assert!(line.starts_with("READY"), "{line}");
-    // Default sim.backfill_minutes = 240 on three symbols; measured ~0.1 s.
-    assert!(ready < Duration::from_secs(3), "READY after {ready:?}");
+    // Default sim.backfill_minutes = 2600 on three symbols; measured ~0.5 s.
+    assert!(ready < Duration::from_secs(5), "READY after {ready:?}");
     let cmd = line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("cmd="))
@@ -211,8 +211,28 @@ fn test_serve_backfills_recent_bars_and_is_ready_quickly() {
     );
     assert_eq!(bars["type"], "BarsReport", "{bars}");
     let rows = bars["bars"].as_array().unwrap();
-    assert!((240..=241).contains(&rows.len()), "{}", rows.len());
-    let last_open = rows.last().unwrap()[0].as_i64().unwrap();
+    // 1000 bars fit in the 64 KiB reply; the rest come with `before_ms`.
+    assert_eq!(rows.len(), 1000);
+    let mut opens: Vec<i64> = rows.iter().map(|r| r[0].as_i64().unwrap()).collect();
+    while opens.len() < 2_700 {
+        let page = d.request(
+            serde_json::json!({"type": "Bars", "symbol": "ETH/USDT", "limit": 1000, "before_ms": opens[0]}),
+            Duration::from_secs(5),
+        );
+        let page: Vec<i64> = page["bars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_i64().unwrap())
+            .collect();
+        if page.is_empty() {
+            break;
+        }
+        opens.splice(0..0, page);
+    }
+    assert!((2_600..=2_601).contains(&opens.len()), "{}", opens.len());
+    assert!(opens.windows(2).all(|w| w[1] == w[0] + 60_000));
+    let last_open = *opens.last().unwrap();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -131,4 +131,8 @@ fn test_tape_command_prints_the_same_hash_in_both_modes() {
     };
     assert_eq!(run("realtime", "0"), run("fastforward", "0"));
     assert_eq!(run("realtime", "240"), run("fastforward", "240"));
+    // The serve default (sim.backfill_minutes = 2600), twice: same seed, same market.
+    let default = run("fastforward", "2600");
+    assert_eq!(default, run("realtime", "2600"));
+    assert_eq!(default, run("fastforward", "2600"));
 }

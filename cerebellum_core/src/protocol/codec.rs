@@ -397,7 +397,23 @@ fn decode_bars(f: &Fields<'_>) -> Result<Command, DecodeError> {
             }
         },
     };
-    Ok(Command::Bars { symbol, limit })
+    let before_ms = match f.get("before_ms") {
+        None => None,
+        Some(v) => match v.as_i64() {
+            Some(ms) if ms >= 0 => Some(ms),
+            _ => {
+                return Err(f.err(
+                    RejectCode::InvalidValue,
+                    "`before_ms` must be a non-negative integer (ms since the epoch)",
+                ))
+            }
+        },
+    };
+    Ok(Command::Bars {
+        symbol,
+        limit,
+        before_ms,
+    })
 }
 
 fn decode_filter(f: &Fields<'_>) -> Result<Filter, DecodeError> {
@@ -517,9 +533,33 @@ mod tests {
             req.command,
             Command::Bars {
                 symbol: "BTC/USDT".into(),
-                limit: crate::venue::MAX_BARS
+                limit: crate::venue::MAX_BARS,
+                before_ms: None,
             }
         );
+        assert_eq!(crate::venue::MAX_BARS, 3000);
+        let paged = decode(
+            br#"{"v":1,"type":"Bars","req_id":4,"symbol":"BTC/USDT","limit":1000,"before_ms":1717199820000}"#,
+            65_536,
+        )
+        .unwrap();
+        assert_eq!(
+            paged.command,
+            Command::Bars {
+                symbol: "BTC/USDT".into(),
+                limit: 1000,
+                before_ms: Some(1_717_199_820_000),
+            }
+        );
+        for bad in ["-1", "1.5", "\"soon\""] {
+            assert_eq!(
+                code(&format!(
+                    r#"{{"v":1,"type":"Bars","req_id":3,"symbol":"BTC/USDT","limit":5,"before_ms":{bad}}}"#
+                )),
+                RejectCode::InvalidValue,
+                "{bad}"
+            );
+        }
         assert_eq!(
             code(
                 r#"{"v":1,"type":"Bars","req_id":3,"symbol":"BTC/USDT","timeframe":"5m","limit":5}"#

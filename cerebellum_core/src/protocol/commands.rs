@@ -181,6 +181,9 @@ pub enum Command {
         symbol: String,
         /// Bars wanted (1 or more; the core caps it at [`crate::venue::MAX_BARS`]).
         limit: usize,
+        /// Only bars that opened before this time (ms since the epoch), to
+        /// page backwards; `None`: up to the last closed bar.
+        before_ms: Option<i64>,
     },
 }
 

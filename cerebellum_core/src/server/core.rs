@@ -69,6 +69,7 @@ struct PendingBars {
     req_id: i64,
     symbol: SymbolId,
     limit: usize,
+    before_ms: Option<i64>,
     deadline_ns: i64,
 }
 
@@ -355,8 +356,12 @@ impl Core {
             Command::Snapshot => Ok(self.on_snapshot(req_id, now)),
             Command::QueryOrder { client_order_id } => Ok(self.on_query(req_id, &client_order_id)),
             Command::ReplayReports { from_seq } => return self.on_replay(req_id, from_seq),
-            Command::Bars { symbol, limit } => {
-                return match self.on_bars(route, req_id, &symbol, limit, now) {
+            Command::Bars {
+                symbol,
+                limit,
+                before_ms,
+            } => {
+                return match self.on_bars(route, req_id, &symbol, limit, before_ms, now) {
                     Ok(reply) => reply.into_iter().collect(),
                     Err(rejection) => {
                         vec![self.reject(Some(req_id), None, rejection.code, &rejection.reason)]
@@ -1008,6 +1013,7 @@ impl Core {
         req_id: i64,
         symbol: &str,
         limit: usize,
+        before_ms: Option<i64>,
         now: i64,
     ) -> Result<Option<Arc<[u8]>>, Rejection> {
         let Some(&sym) = self.symbol_ids.get(symbol) else {
@@ -1026,7 +1032,7 @@ impl Core {
         self.next_bars_token += 1;
         let answer = self
             .venue
-            .bars(token, sym, limit, now)
+            .bars(token, sym, limit, before_ms, now)
             .map_err(venue_rejection)?;
         match answer {
             BarsAnswer::Ready(bars) => {
@@ -1040,6 +1046,7 @@ impl Core {
                     req_id,
                     symbol: sym,
                     limit,
+                    before_ms,
                     deadline_ns: now + BARS_TIMEOUT_NS,
                 });
                 // Any result the venue already has is answered in this turn.
@@ -1106,6 +1113,9 @@ impl Core {
         let saved = mem::replace(&mut self.reply_seq, last_seq);
         let bytes = match result.result {
             Ok(mut bars) => {
+                if let Some(before) = pending.before_ms {
+                    bars.retain(|b| b.ts_ms < before);
+                }
                 let excess = bars.len().saturating_sub(pending.limit);
                 bars.drain(..excess);
                 self.bars_report(pending.req_id, last_seq, pending.symbol, &bars)

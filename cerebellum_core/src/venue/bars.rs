@@ -12,9 +12,11 @@ use crate::clock::NS_PER_MS;
 /// One minute in ns.
 pub const BAR_NS: i64 = 60_000 * NS_PER_MS;
 
-/// Most bars one `Bars` request returns (and one ring keeps). Bybit's kline
-/// endpoint also returns at most 1000 rows per request.
-pub const MAX_BARS: usize = 1000;
+/// Most bars one `Bars` request asks for, and the bars one ring keeps: enough
+/// to warm up the engine's default feature set (about 2,220 bars) plus the
+/// 300 rows its agents keep. Bybit's kline endpoint returns at most 1000 rows
+/// per request, so the Bybit adapter reads more in several pages.
+pub const MAX_BARS: usize = 3000;
 
 /// One closed bar in integer units of its instrument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,10 +153,14 @@ impl BarBuilder {
         }
     }
 
-    /// Returns the last `limit` closed bars, oldest first.
-    pub fn recent(&self, limit: usize) -> Vec<Bar> {
-        let skip = self.closed.len().saturating_sub(limit);
-        self.closed.iter().skip(skip).copied().collect()
+    /// Returns the last `limit` closed bars, oldest first; with `before_ms`,
+    /// the last `limit` of those that opened before it (to page backwards).
+    pub fn recent(&self, limit: usize, before_ms: Option<i64>) -> Vec<Bar> {
+        let end = before_ms.map_or(self.closed.len(), |before| {
+            self.closed.partition_point(|b| b.ts_ms < before)
+        });
+        let start = end.saturating_sub(limit);
+        self.closed.range(start..end).copied().collect()
     }
 
     /// Returns the number of closed bars kept.
@@ -182,7 +188,7 @@ mod tests {
         b.on_trade(T0 + 59_000 * NS_PER_MS, 100, 3);
         assert!(b.is_empty());
         b.close_until(T0 + 3 * BAR_NS);
-        let bars = b.recent(10);
+        let bars = b.recent(10, None);
         assert_eq!(bars.len(), 3);
         assert_eq!(
             bars[0],
@@ -198,7 +204,10 @@ mod tests {
         );
         assert_eq!(bars[1], Bar::flat(T0 / NS_PER_MS + 60_000, 100));
         assert_eq!(bars[2].ts_ms, T0 / NS_PER_MS + 120_000);
-        assert_eq!(b.recent(1), vec![bars[2]]);
+        assert_eq!(b.recent(1, None), vec![bars[2]]);
+        assert_eq!(b.recent(1, Some(bars[2].ts_ms)), vec![bars[1]]);
+        assert_eq!(b.recent(5, Some(bars[1].ts_ms + 1)), bars[..2].to_vec());
+        assert!(b.recent(5, Some(bars[0].ts_ms)).is_empty());
     }
 
     #[test]
@@ -207,12 +216,31 @@ mod tests {
         b.close_until(T0);
         b.close_until(T0 + (MAX_BARS as i64 + 50) * BAR_NS);
         assert_eq!(b.len(), MAX_BARS);
-        let bars = b.recent(MAX_BARS + 10);
+        let bars = b.recent(MAX_BARS + 10, None);
         assert_eq!(bars.len(), MAX_BARS);
         assert_eq!(
             bars.last().unwrap().ts_ms,
             (T0 + (MAX_BARS as i64 + 49) * BAR_NS) / NS_PER_MS
         );
         assert!(bars.windows(2).all(|w| w[1].ts_ms == w[0].ts_ms + 60_000));
+    }
+
+    #[test]
+    fn pages_before_a_time_join_into_the_whole_ring() {
+        let mut b = BarBuilder::new(Some(5));
+        b.close_until(T0);
+        b.close_until(T0 + 2_600 * BAR_NS);
+        let all = b.recent(MAX_BARS, None);
+        assert_eq!(all.len(), 2_600);
+        // Pages of 1000 newest first, each ending before the oldest bar of the previous.
+        let mut joined: Vec<Bar> = Vec::new();
+        let mut before = None;
+        loop {
+            let page = b.recent(1000, before);
+            let Some(first) = page.first() else { break };
+            before = Some(first.ts_ms);
+            joined.splice(0..0, page);
+        }
+        assert_eq!(joined, all);
     }
 }

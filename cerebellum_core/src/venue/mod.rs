@@ -308,7 +308,8 @@ pub trait Venue {
     fn mid(&self, symbol: SymbolId) -> Option<Mid>;
 
     /// Returns (or starts fetching) the last `limit` closed 1-minute bars of a
-    /// symbol, oldest first; `token` identifies a late answer.
+    /// symbol, oldest first; with `before_ms`, the last `limit` of those that
+    /// opened before it. `token` identifies a late answer.
     ///
     /// # Errors
     /// [`VenueError`] when the venue has no bars for the symbol.
@@ -317,6 +318,7 @@ pub trait Venue {
         token: u64,
         symbol: SymbolId,
         limit: usize,
+        before_ms: Option<i64>,
         now_ns: i64,
     ) -> Result<BarsAnswer, VenueError>;
 

@@ -565,9 +565,20 @@ impl FakeBybit {
             }
             "/v5/market/kline" => {
                 let symbol = r.param("symbol").unwrap_or_default();
-                let limit: i64 = r.param("limit").and_then(|l| l.parse().ok()).unwrap_or(200);
-                let minute = now_ms() as i64 / 60_000 * 60_000;
-                // Newest first, the first row being the bar still open.
+                // Like Bybit: at most 1000 rows (default 200), newest first, the
+                // newest starting at or before `end` (default: the bar still open).
+                let limit: i64 = r
+                    .param("limit")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(200)
+                    .clamp(1, 1000);
+                let now_minute = now_ms() as i64 / 60_000 * 60_000;
+                let minute = r
+                    .param("end")
+                    .and_then(|e| e.parse::<i64>().ok())
+                    .map_or(now_minute, |end| {
+                        (end.div_euclid(60_000) * 60_000).min(now_minute)
+                    });
                 let list: Vec<Value> = (0..limit)
                     .map(|i| {
                         let start = minute - i * 60_000;

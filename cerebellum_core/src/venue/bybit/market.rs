@@ -65,32 +65,74 @@ impl BybitVenue {
         parse::quote(TICKERS_PATH, row)
     }
 
-    /// Reads up to `limit` (at most [`MAX_KLINES`]) closed 1-minute klines,
-    /// oldest first. The bar still open is left out.
+    /// Reads up to `limit` closed 1-minute klines, oldest first; with
+    /// `before_ms`, the last `limit` of those that opened before it. The bar
+    /// still open is left out.
+    ///
+    /// Bybit returns at most [`MAX_KLINES`] rows per request, newest first, so
+    /// a larger `limit` is read in pages going backwards: each page asks for
+    /// the rows that started at or before (`end`) the oldest start of the
+    /// previous page minus 1 ms. Paging stops when `limit` klines are in, when
+    /// Bybit returns fewer rows than asked (no older history), when the
+    /// cursor does not move back, or after `limit / 999 + 2` requests.
     ///
     /// # Errors
-    /// Transport, API or parse errors.
-    pub fn closed_klines(&mut self, symbol: &str, limit: usize) -> Result<Vec<Kline>, VenueError> {
+    /// Transport, API or parse errors (of any page: no partial answer).
+    pub fn closed_klines(
+        &mut self,
+        symbol: &str,
+        limit: usize,
+        before_ms: Option<i64>,
+    ) -> Result<Vec<Kline>, VenueError> {
         let venue_symbol = parse::to_venue_symbol(symbol)?;
-        // One more than asked: the newest row is usually the open bar.
-        let fetch = (limit.clamp(1, MAX_KLINES) + 1).min(MAX_KLINES).to_string();
-        let params = [
-            ("category", self.config.category.as_str()),
-            ("symbol", venue_symbol.as_str()),
-            ("interval", "1"),
-            ("limit", fetch.as_str()),
-        ];
-        let result: KlineResult = self.http.get(KLINE_PATH, &params)?;
-        if !result.symbol.is_empty() && result.symbol != venue_symbol {
-            return Err(VenueError::parse(
-                KLINE_PATH,
-                format!("asked for {venue_symbol}, got {}", result.symbol),
-            ));
+        let limit = limit.max(1);
+        // Newest pages first; reversed at the end.
+        let mut pages: Vec<Vec<Kline>> = Vec::new();
+        let mut have = 0;
+        // Inclusive bound on a kline's start time; `None`: up to now.
+        let mut end = before_ms.map(|b| b.saturating_sub(1));
+        let max_requests = limit / (MAX_KLINES - 1) + 2;
+        for _ in 0..max_requests {
+            let want = limit - have;
+            // Without `end` one more than wanted: the newest row is usually the open bar.
+            let fetch = (want + usize::from(end.is_none())).min(MAX_KLINES);
+            let fetch_text = fetch.to_string();
+            let end_text = end.map(|e| e.to_string());
+            let mut params = vec![
+                ("category", self.config.category.as_str()),
+                ("symbol", venue_symbol.as_str()),
+                ("interval", "1"),
+            ];
+            if let Some(e) = &end_text {
+                params.push(("end", e.as_str()));
+            }
+            params.push(("limit", fetch_text.as_str()));
+            let result: KlineResult = self.http.get(KLINE_PATH, &params)?;
+            if !result.symbol.is_empty() && result.symbol != venue_symbol {
+                return Err(VenueError::parse(
+                    KLINE_PATH,
+                    format!("asked for {venue_symbol}, got {}", result.symbol),
+                ));
+            }
+            let rows = result.list.len();
+            let now_ms = i64::try_from(self.http.now_ms()).unwrap_or(i64::MAX);
+            let mut page = parse::klines(KLINE_PATH, &result.list, now_ms)?;
+            if let Some(e) = end {
+                page.retain(|k| k.start_ms <= e);
+            }
+            let excess = page.len().saturating_sub(want);
+            page.drain(..excess);
+            let Some(oldest) = page.first().map(|k| k.start_ms) else {
+                break;
+            };
+            have += page.len();
+            pages.push(page);
+            let next_end = oldest.saturating_sub(1);
+            if have >= limit || rows < fetch || end.is_some_and(|e| next_end >= e) {
+                break;
+            }
+            end = Some(next_end);
         }
-        let now_ms = i64::try_from(self.http.now_ms()).unwrap_or(i64::MAX);
-        let mut klines = parse::klines(KLINE_PATH, &result.list, now_ms)?;
-        let excess = klines.len().saturating_sub(limit);
-        klines.drain(..excess);
-        Ok(klines)
+        Ok(pages.into_iter().rev().flatten().collect())
     }
 }

@@ -57,8 +57,10 @@ pub enum Job {
         symbol: SymbolId,
         /// Internal symbol.
         name: String,
-        /// Bars wanted.
+        /// Bars wanted (read in pages of at most 1000).
         limit: usize,
+        /// Only klines that opened before this time (ms since the epoch).
+        before_ms: Option<i64>,
     },
     /// Read fills now rather than at the next timer.
     PollFillsNow,
@@ -267,10 +269,11 @@ impl Worker {
                 symbol,
                 name,
                 limit,
+                before_ms,
             } => Done::Klines {
                 token,
                 symbol,
-                result: self.venue.closed_klines(&name, limit),
+                result: self.venue.closed_klines(&name, limit, before_ms),
             },
             Job::PollFillsNow => {
                 self.next_fills = Instant::now();

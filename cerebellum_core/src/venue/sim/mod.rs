@@ -507,6 +507,7 @@ impl Venue for SimVenue {
         _token: u64,
         symbol: SymbolId,
         limit: usize,
+        before_ms: Option<i64>,
         _now_ns: i64,
     ) -> Result<BarsAnswer, VenueError> {
         let now = self.market.now();
@@ -517,7 +518,7 @@ impl Venue for SimVenue {
             ));
         };
         builder.close_until(now);
-        Ok(BarsAnswer::Ready(builder.recent(limit)))
+        Ok(BarsAnswer::Ready(builder.recent(limit, before_ms)))
     }
 
     fn mid(&self, symbol: SymbolId) -> Option<Mid> {

@@ -394,6 +394,7 @@ impl Venue for BybitAdapter {
         token: u64,
         symbol: SymbolId,
         limit: usize,
+        before_ms: Option<i64>,
         _now_ns: i64,
     ) -> Result<BarsAnswer, VenueError> {
         let name = self.symbol_name(symbol);
@@ -410,6 +411,7 @@ impl Venue for BybitAdapter {
                 symbol,
                 name,
                 limit,
+                before_ms,
             },
         )?;
         Ok(BarsAnswer::Pending)
