@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 ARCHIVE_DIR = "archive"
 LIVE_TIMEFRAME = "1m"
+MAX_WARMUP_BARS = 3_000  # what the core's Bars command serves at most
 
 
 class Arena:
@@ -96,6 +97,7 @@ class Arena:
         self._subs: list[Subscription] = []
         self._restored: dict[str, dict[str, Any]] = {}
         self._last_skip: dict[str, str] = {}
+        self.refused: dict[str, str] = {}  # bundle directory -> why it could not be loaded
         self.halted = False
         # Bar close -> order handed to the gateway, and -> decision done (ns), the newest
         # of each (`crucible bench arena` reads them).
@@ -149,6 +151,7 @@ class Arena:
         except (DataError, OSError, ValueError, KeyError) as exc:
             reason = f"cannot load agent bundle {path.name}: {exc}"
             log.error("%s; skipped", reason)
+            self.refused[path.name] = str(exc)
             self._lifecycle(path.name, "", Lifecycle.FAULTED, reason)
             return None
         self.agents[agent.id] = agent
@@ -184,7 +187,7 @@ class Arena:
 
     async def _warm(self, window: Any) -> None:
         """Feed a new window the venue's recent bars (as many as its features need)."""
-        limit = min(1000, window.warmup_bars + self._cfg.history_rows)
+        limit = min(MAX_WARMUP_BARS, window.warmup_bars + self._cfg.history_rows)
         try:
             bars = await self._gateway.recent_bars(window.symbol, LIVE_TIMEFRAME, limit)
         except (CrucibleError, TimeoutError) as exc:

@@ -32,6 +32,7 @@ from engine.execution.command_channel import CommandChannel, FrameBatch
 from engine.execution.io_thread import LinkIo
 from engine.execution.market_data_channel import MarketDataChannel
 from engine.execution.process import CoreProcess
+from engine.execution.recent_bars import read_recent_bars
 from engine.execution.requests import PendingRequests
 from engine.execution.sequencing import SequenceTracker
 from engine.execution.session import LinkSession
@@ -244,16 +245,8 @@ class CerebellumLink:
     async def fetch_recent_bars(
         self, symbol: str, timeframe: str = "1m", limit: int = 240
     ) -> list[Bar]:
-        """The venue's latest closed bars of ``symbol``, oldest first (for warming signals up)."""
-        reply = await self.request(lambda rid: protocol.encode_bars(rid, symbol, timeframe, limit))
-        if isinstance(reply, protocol.Reject):
-            raise OrderRejected(reply.code, reply.reason)
-        if not isinstance(reply, protocol.BarsReport):
-            raise OrderRejected("UNEXPECTED", f"expected BarsReport, got {type(reply).__name__}")
-        return [
-            Bar(symbol, reply.timeframe, ts_ms * 1_000_000, o, h, lo, c, v, trades or 0, True)
-            for ts_ms, o, h, lo, c, v, trades in reply.bars
-        ]
+        """The venue's latest closed bars of ``symbol``, oldest first (read in pages)."""
+        return await read_recent_bars(self.request, symbol, timeframe, limit)
 
     async def request_snapshot(self) -> protocol.SnapshotReport:
         reply = await self.request(protocol.encode_snapshot)

@@ -226,8 +226,14 @@ def encode_query_order(req_id: int, client_order_id: str) -> bytes:
     return _envelope("QueryOrder", req_id, client_order_id=client_order_id)
 
 
-def encode_bars(req_id: int, symbol: str, timeframe: str, limit: int) -> bytes:
-    return _envelope("Bars", req_id, symbol=symbol, timeframe=timeframe, limit=limit)
+def encode_bars(
+    req_id: int, symbol: str, timeframe: str, limit: int, before_ms: int | None = None
+) -> bytes:
+    if before_ms is None:
+        return _envelope("Bars", req_id, symbol=symbol, timeframe=timeframe, limit=limit)
+    return _envelope(
+        "Bars", req_id, symbol=symbol, timeframe=timeframe, limit=limit, before_ms=before_ms
+    )
 
 
 def encode_replay(req_id: int, from_seq: int) -> bytes:

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from engine.execution import protocol
 from engine.model.market import Bar
 from tests.kit.engine_harness import running_engine
@@ -41,13 +39,6 @@ def _assert_warm_up_bars(bars: list[Any], ts_open: list[int], prices: list[list[
         assert h >= max(o, c), row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "one BarsReport envelope is capped at 65 536 bytes (about 1000 bars): the engine's "
-        "CerebellumLink.fetch_recent_bars must page with Bars.before_ms (docs/protocol.md)"
-    ),
-)
 async def test_gateway_recent_bars_returns_2600_minutes_at_start(
     tmp_path: Path, cerebellum_binary: Path
 ) -> None:
