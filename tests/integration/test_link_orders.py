@@ -244,30 +244,31 @@ async def test_order_intents_are_journaled_before_sending(
 def test_the_headless_loop_busy_polls_while_an_order_is_in_flight(
     tmp_path: Path, cerebellum_binary: Path
 ) -> None:
-    """The link turns the headless loop's busy-polling on, and off again when it stops."""
+    """The link asks the headless loop to spin exactly while a reply is due, and stops asking
+    when it stops (whether a given select then spins depends on timing, so that is not tested)."""
     from engine.core import busy_poll
     from engine.core.busy_poll import BusyPollEventLoop
 
-    async def trade() -> tuple[int, int, int]:
+    async def trade() -> tuple[bool, bool, bool, bool]:
         loop = asyncio.get_running_loop()
         assert isinstance(loop, BusyPollEventLoop)
+        selector = loop._busy_selector
         async with running_engine(tmp_path, cerebellum_binary) as engine:
             await _mid(engine)
-            before = loop.busy_poll_spins
-            # Distinct sizes (the core's duplicate-order guard); enough orders that one
-            # answer is surely awaited in the selector, however busy the machine is.
-            for i in range(20):
-                qty = round(0.01 + 0.001 * i, 3)
-                side = Side.BUY if i % 2 == 0 else Side.SELL
-                await engine.commands.submit_order(SYMBOL, side, OrderType.MARKET, qty)
-            during = loop.busy_poll_spins - before
-        after_stop = loop.busy_poll_spins
-        await asyncio.sleep(0.05)
-        return before, during, loop.busy_poll_spins - after_stop
+            spin_while = selector.spin_while
+            assert spin_while is not None
+            assert selector.spin_ns == engine.config.cerebellum.busy_poll_us * 1_000
+            idle = spin_while()
+            order = NewOrder("spin-1", "manual", SYMBOL, Side.BUY, OrderType.MARKET, 0.01)
+            reply = engine.gateway.submit_nowait(order)
+            due = spin_while()  # sent, not yet answered
+            await reply
+            answered = spin_while()
+        return idle, due, answered, selector.spin_while is None
 
-    _, during, after = busy_poll.run(trade())
-    assert during > 0
-    assert after == 0
+    idle, due, answered, off_after_stop = busy_poll.run(trade())
+    assert (idle, due, answered) == (False, True, False)
+    assert off_after_stop
 
 
 async def test_the_start_up_heap_is_kept_out_of_the_cyclic_collector(
