@@ -12,7 +12,13 @@ from collections import deque
 
 import numpy as np
 
-from engine.features.indicators import FLAT_EPS, window_mean_std
+from engine.features.indicators import (
+    FLAT_EPS,
+    window_mean_std,
+    window_nan_corr,
+    window_nan_std,
+    window_sum,
+)
 
 
 class Lag:
@@ -135,3 +141,72 @@ def zscore_value(x: float, mean: float, std: float) -> float:
     if math.isnan(std):
         return math.nan
     return (x - mean) / std if std > FLAT_EPS else 0.0
+
+
+class Delay:
+    """``x[t - k]`` over a stream (NaN for the first ``k`` inputs)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self._values: deque[float] = deque(maxlen=k + 1)
+
+    def update(self, x: float) -> float:
+        self._values.append(x)
+        if len(self._values) <= self.k:
+            return math.nan
+        return self._values[0]
+
+
+class RollingSum:
+    """Sum of the trailing ``window`` values (per window, as the batch path)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._values: deque[float] = deque(maxlen=window)
+
+    def update(self, x: float) -> float:
+        self._values.append(x)
+        if len(self._values) < self.window:
+            return math.nan
+        return float(window_sum(np.fromiter(self._values, np.float64, self.window)))
+
+
+class NanRollingStd:
+    """``indicators.window_nan_std`` of the trailing ``window`` values (missing ones skipped)."""
+
+    def __init__(self, window: int, ddof: int = 1) -> None:
+        self.window = window
+        self.ddof = ddof
+        self._values: deque[float] = deque(maxlen=window)
+
+    def update(self, x: float) -> float:
+        self._values.append(x)
+        if len(self._values) < self.window:
+            return math.nan
+        return float(window_nan_std(np.fromiter(self._values, np.float64, self.window), self.ddof))
+
+
+class NanRollingCorr:
+    """``indicators.window_nan_corr`` of two streams over the trailing ``window`` pairs."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._x: deque[float] = deque(maxlen=window)
+        self._y: deque[float] = deque(maxlen=window)
+
+    def update(self, x: float, y: float) -> float:
+        self._x.append(x)
+        self._y.append(y)
+        if len(self._x) < self.window:
+            return math.nan
+        n = self.window
+        xs = np.fromiter(self._x, np.float64, n)
+        ys = np.fromiter(self._y, np.float64, n)
+        return float(window_nan_corr(xs, ys))
+
+
+def safe_ratio_value(num: float, den: float, neutral: float) -> float:
+    """Scalar ``indicators.safe_ratio``."""
+    if math.isnan(num) or math.isnan(den):
+        return math.nan
+    return neutral if abs(den) <= FLAT_EPS else num / den

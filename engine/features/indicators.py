@@ -17,6 +17,7 @@ which must give the same numbers:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -27,7 +28,13 @@ from scipy.signal import lfilter
 Array = npt.NDArray[np.float64]
 
 FLAT_EPS: Final = 1e-12
-_CHUNK_ROWS: Final = 65_536
+# Windows are evaluated in blocks of about this many values, so the temporaries of a
+# long window stay small (chunking never changes a window's value).
+_CHUNK_VALUES: Final = 1 << 21
+
+
+def _chunk_rows(window: int) -> int:
+    return max(256, _CHUNK_VALUES // max(window, 1))
 
 
 def nan_array(n: int) -> Array:
@@ -57,8 +64,9 @@ def rolling_mean_std(x: Array, window: int, ddof: int = 0) -> tuple[Array, Array
     if len(x) < window:
         return mean, std
     views = sliding_window_view(x, window)
-    for start in range(0, len(views), _CHUNK_ROWS):
-        block = views[start : start + _CHUNK_ROWS]
+    step = _chunk_rows(window)
+    for start in range(0, len(views), step):
+        block = views[start : start + step]
         m, s = window_mean_std(block, ddof)
         mean[window - 1 + start : window - 1 + start + len(block)] = m
         std[window - 1 + start : window - 1 + start + len(block)] = s
@@ -137,3 +145,122 @@ def zscore_from_stats(x: Array, mean: Array, std: Array) -> Array:
     safe = np.where(std > FLAT_EPS, std, 1.0)
     z = np.where(std > FLAT_EPS, (x - mean) / safe, 0.0)
     return np.where(np.isnan(std), np.nan, z)
+
+
+def _rolling(x: Array, window: int, reduce: Callable[[Array], Array]) -> Array:
+    """``reduce`` over each trailing ``window`` of ``x`` (NaN until the window is full)."""
+    out = nan_array(len(x))
+    if len(x) < window:
+        return out
+    views = sliding_window_view(x, window)
+    step = _chunk_rows(window)
+    for start in range(0, len(views), step):
+        block = views[start : start + step]
+        out[window - 1 + start : window - 1 + start + len(block)] = reduce(block)
+    return out
+
+
+def window_sum(windows: Array) -> Array:
+    """Sum along the last axis (shared with the streaming path)."""
+    return np.asarray(windows.sum(axis=-1), dtype=np.float64)
+
+
+def rolling_mean(x: Array, window: int) -> Array:
+    """Mean of each trailing ``window`` (``window_mean_std``'s mean; NaN until full or with NaN)."""
+    return _rolling(x, window, lambda block: window_sum(block) / window)
+
+
+def rolling_sum(x: Array, window: int) -> Array:
+    """Sum of each trailing ``window`` of ``x``, per window (NaN until full or if it holds NaN)."""
+    return _rolling(x, window, window_sum)
+
+
+def min_present(window: int) -> int:
+    """Finite values a NaN-tolerant window needs: half of it (at least 3)."""
+    return max(3, (window + 1) // 2)
+
+
+def window_nan_std(windows: Array, ddof: int) -> Array:
+    """Standard deviation of the finite values along the last axis, two-pass.
+
+    NaN where fewer than ``min_present`` values of the window are finite.
+    """
+    ok = np.isfinite(windows)
+    if ok.all():  # the common case; the same arithmetic without the masks
+        return window_mean_std(windows, ddof)[1]
+    n = ok.sum(axis=-1)
+    x = np.where(ok, windows, 0.0)
+    safe_n = np.maximum(n, 1)
+    mean = x.sum(axis=-1) / safe_n
+    dev = np.where(ok, windows - mean[..., None], 0.0)
+    var = (dev * dev).sum(axis=-1) / np.maximum(n - ddof, 1)
+    std = np.sqrt(var)
+    return np.asarray(np.where(n >= min_present(windows.shape[-1]), std, np.nan), dtype=np.float64)
+
+
+def _corr(dx: Array, dy: Array, n: Array | int) -> Array:
+    sxx = (dx * dx).sum(axis=-1)
+    syy = (dy * dy).sum(axis=-1)
+    sxy = (dx * dy).sum(axis=-1)
+    sx, sy = np.sqrt(sxx / n), np.sqrt(syy / n)
+    flat = (sx <= FLAT_EPS) | (sy <= FLAT_EPS)
+    return np.asarray(
+        np.where(flat, 0.0, sxy / np.where(flat, 1.0, np.sqrt(sxx) * np.sqrt(syy))),
+        dtype=np.float64,
+    )
+
+
+def window_nan_corr(x: Array, y: Array) -> Array:
+    """Pearson correlation of the pairs where both are finite, along the last axis, two-pass.
+
+    0 where either side is flat; NaN where fewer than ``min_present`` pairs are finite.
+    """
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.all():  # the common case; the same arithmetic without the masks
+        n = x.shape[-1]
+        dx = x - (x.sum(axis=-1) / n)[..., None]
+        dy = y - (y.sum(axis=-1) / n)[..., None]
+        return _corr(dx, dy, n)
+    count = ok.sum(axis=-1)
+    safe_n = np.maximum(count, 1)
+    xs, ys = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+    dx = np.where(ok, x - (xs.sum(axis=-1) / safe_n)[..., None], 0.0)
+    dy = np.where(ok, y - (ys.sum(axis=-1) / safe_n)[..., None], 0.0)
+    corr = _corr(dx, dy, safe_n)
+    return np.asarray(np.where(count >= min_present(x.shape[-1]), corr, np.nan), dtype=np.float64)
+
+
+def rolling_nan_std(x: Array, window: int, ddof: int = 1) -> Array:
+    """``window_nan_std`` of each trailing ``window`` (NaN until the window is full)."""
+    return _rolling(x, window, lambda block: window_nan_std(block, ddof))
+
+
+def rolling_nan_corr(x: Array, y: Array, window: int) -> Array:
+    """``window_nan_corr`` of each trailing ``window`` of pairs (NaN until the window is full)."""
+    out = nan_array(len(x))
+    if len(x) < window:
+        return out
+    vx, vy = sliding_window_view(x, window), sliding_window_view(y, window)
+    step = _chunk_rows(window)
+    for start in range(0, len(vx), step):
+        stop = start + step
+        block = window_nan_corr(vx[start:stop], vy[start:stop])
+        out[window - 1 + start : window - 1 + start + len(block)] = block
+    return out
+
+
+def shift(x: Array, k: int) -> Array:
+    """``x[t - k]`` (NaN for the first ``k`` rows)."""
+    if k == 0:
+        return x.copy()
+    out = nan_array(len(x))
+    if len(x) > k:
+        out[k:] = x[:-k]
+    return out
+
+
+def safe_ratio(num: Array, den: Array, neutral: float) -> Array:
+    """``num / den``, ``neutral`` where ``|den|`` is at or below ``FLAT_EPS``, NaN where either is."""
+    flat = np.abs(den) <= FLAT_EPS
+    value = np.where(flat, neutral, num / np.where(flat, 1.0, den))
+    return np.asarray(np.where(np.isnan(num) | np.isnan(den), np.nan, value), dtype=np.float64)

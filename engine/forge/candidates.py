@@ -5,10 +5,15 @@ walk-forward can re-run the same recipe on rolling windows: a GP tree keeps its
 expression and re-fits its scaler; a booster is re-trained and re-calibrated
 with the same threshold quantiles.
 
-The bake-off keeps the best candidate of each kind (gp, lightgbm, xgboost) that
-made enough validation trades with a positive Sharpe: one to three members of
-the ensemble the gauntlet judges. A kind whose model cannot be built (its labels
-lack a class) is skipped, with the reason, instead of ending the task.
+The bake-off backtests every candidate on validation. A candidate is eligible
+with enough validation trades and a positive Sharpe; the best eligible one of
+each kind (gp, lightgbm, xgboost) may join the ensemble, chosen by greedy
+forward selection on validation: start with the best eligible candidate, then
+add the kind whose best candidate raises the ensemble's validation Sharpe most
+(the ensemble still making enough trades), until no addition helps. Every
+multi-member ensemble tried counts as a trial for the deflated Sharpe. A kind
+whose model cannot be built (its labels lack a class) is skipped, with the
+reason, instead of ending the task.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 from engine.forge.backtest import CostModel, backtest
 from engine.forge.config import BudgetConfig, ForgeConfig
 from engine.forge.dataset import ForgeDataset
+from engine.forge.ensemble import ensemble_signals
 from engine.forge.gbm import THRESHOLD_GRID, MissingClasses, train_gbm_specialists
 from engine.forge.gp import EvolutionResult, FitnessSpec, GenerationStats, evolve
 from engine.forge.labels import Segment
@@ -71,14 +77,31 @@ class BakeOffEntry:
     member: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SelectionStep:
+    """One ensemble the forward selection backtested on validation, and whether it was kept."""
+
+    members: tuple[str, ...]
+    sharpe: float
+    trades: int
+    total_return: float
+    accepted: bool
+
+
 @dataclass(frozen=True)
 class BakeOff:
-    """Every candidate's validation result and the members kept (best of each kind)."""
+    """Every candidate's validation result, the ensembles tried and the members kept."""
 
     entries: tuple[BakeOffEntry, ...]
     members: tuple[Candidate, ...]
     min_trades: int
     per_bar_sharpes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    selection: tuple[SelectionStep, ...] = ()
+
+    @property
+    def ensembles_tried(self) -> int:
+        """Multi-member ensembles backtested by the selection (trials for the deflated Sharpe)."""
+        return len(self.selection)
 
     @property
     def name(self) -> str:
@@ -194,24 +217,23 @@ def gbm_candidates(
 
 
 def bake_off(ds: ForgeDataset, candidates: list[Candidate], config: ForgeConfig) -> BakeOff:
-    """Backtest every candidate on validation; keep the best eligible one of each kind.
+    """Backtest every candidate on validation and select the ensemble's members.
 
     Eligible: at least the holdout's minimum trade count (scaled to the
-    validation length) and a positive Sharpe. Members come in ``KINDS`` order.
+    validation length) and a positive Sharpe. The best eligible candidate of
+    each kind is a contender; ``forward_select`` picks the members among them.
+    Members come in ``KINDS`` order.
     """
     seg = ds.split.validation
     frame = ds.frame(seg)
     costs = CostModel.from_config(config.costs)
     min_trades = scaled_min_trades(config, len(seg), len(ds.split.holdout))
     entries = []
+    votes = []
     for c in candidates:
-        res = backtest(
-            c.specialist.signals(frame),
-            ds.open[seg.slice],
-            ds.close[seg.slice],
-            costs,
-            config.annual_bars,
-        )
+        signals = c.specialist.signals(frame)
+        votes.append(signals)
+        res = backtest(signals, ds.open[seg.slice], ds.close[seg.slice], costs, config.annual_bars)
         eligible = res.trades >= min_trades and res.sharpe > 0
         entries.append(
             BakeOffEntry(c.name, c.kind, res.sharpe, res.trades, res.total_return, eligible)
@@ -220,10 +242,64 @@ def bake_off(ds: ForgeDataset, candidates: list[Candidate], config: ForgeConfig)
     for i, e in enumerate(entries):
         if e.eligible and (e.kind not in best or e.sharpe > entries[best[e.kind]].sharpe):
             best[e.kind] = i
-    chosen = [best[k] for k in KINDS if k in best]
+
+    def evaluate(members: tuple[int, ...]) -> SelectionStep:
+        signals = ensemble_signals(np.stack([votes[i] for i in members]))
+        res = backtest(signals, ds.open[seg.slice], ds.close[seg.slice], costs, config.annual_bars)
+        names = tuple(candidates[i].name for i in members)
+        return SelectionStep(names, res.sharpe, res.trades, res.total_return, False)
+
+    chosen, steps = forward_select(
+        [best[k] for k in KINDS if k in best],
+        [entries[i].sharpe for i in range(len(entries))],
+        evaluate,
+        min_trades,
+    )
+    chosen = sorted(chosen, key=lambda i: KINDS.index(entries[i].kind))
     entries = [replace(e, member=i in chosen) for i, e in enumerate(entries)]
     sharpes = np.array([e.sharpe for e in entries]) / np.sqrt(config.annual_bars)
-    return BakeOff(tuple(entries), tuple(candidates[i] for i in chosen), min_trades, sharpes)
+    return BakeOff(
+        tuple(entries), tuple(candidates[i] for i in chosen), min_trades, sharpes, tuple(steps)
+    )
+
+
+def forward_select(
+    contenders: list[int],
+    sharpes: list[float],
+    evaluate: Callable[[tuple[int, ...]], SelectionStep],
+    min_trades: int,
+) -> tuple[list[int], list[SelectionStep]]:
+    """Greedy forward selection of ensemble members on validation.
+
+    Start with the contender of the best validation Sharpe; in each round
+    evaluate the ensemble with every remaining contender added and keep the
+    addition with the best Sharpe if it beats the current ensemble's and the
+    ensemble still makes ``min_trades`` trades; stop when none does. Returns
+    the members and every multi-member ensemble evaluated (in order, the kept
+    ones marked ``accepted``).
+    """
+    if not contenders:
+        return [], []
+    first = max(contenders, key=lambda i: sharpes[i])
+    members = [first]
+    current = sharpes[first]
+    remaining = [i for i in contenders if i != first]
+    steps: list[SelectionStep] = []
+    while remaining:
+        base = len(steps)
+        steps += [evaluate((*members, i)) for i in remaining]
+        good = [
+            k
+            for k in range(base, len(steps))
+            if steps[k].trades >= min_trades and steps[k].sharpe > current
+        ]
+        if not good:
+            break
+        k = max(good, key=lambda j: steps[j].sharpe)
+        steps[k] = replace(steps[k], accepted=True)
+        members.append(remaining.pop(k - base))
+        current = steps[k].sharpe
+    return members, steps
 
 
 def refit(

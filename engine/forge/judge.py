@@ -8,7 +8,8 @@
   that cannot be re-fitted there (its labels lack a class) sits out of that
   fold's vote; a fold left with no member is flat (no position, zero PnL).
 * Trial count for the deflated Sharpe: every distinct GP tree evaluated, every
-  GBM candidate built, plus one for the ensemble selection.
+  GBM candidate built, and every multi-member ensemble the selection tried on
+  validation (at least one for the selection itself).
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ from engine.forge.gbm import MissingClasses
 from engine.forge.labels import HOLD, walk_forward_folds
 
 
-def trial_count(gp_evaluations: int, gbm_candidates: int) -> int:
-    """Strategies tried: distinct GP trees evaluated, GBM candidates built, and the ensemble."""
-    return gp_evaluations + gbm_candidates + 1
+def trial_count(gp_evaluations: int, gbm_candidates: int, ensembles_tried: int = 0) -> int:
+    """Strategies tried: distinct GP trees evaluated, GBM candidates built, and the ensembles.
+
+    ``ensembles_tried`` counts the multi-member ensembles the forward selection
+    backtested on validation; the selection counts as at least one trial.
+    """
+    return gp_evaluations + gbm_candidates + max(1, ensembles_tried)
 
 
 def member_votes(members: Sequence[Candidate], frame: pd.DataFrame) -> np.ndarray:

@@ -54,6 +54,10 @@ def load_features(
 ) -> tuple[pd.DataFrame, pd.DataFrame, FeatureFactory]:
     """The task's ``timeframe`` bars from the store and their features.
 
+    The bars of the factory's context symbols (the cross-asset leader, for a
+    follower) are loaded from the same store, exchange, timeframe and range
+    and passed as context; a context series that was never stored is a
+    ``DataError`` (the task fails and says which series to fill).
     ``FeatureFactory.batch`` treats its input as the base bars, so on 5m bars the
     "1m" columns describe 5m bars and the higher timeframes are resampled from
     them (causally; see docs/forge.md). Too few bars is ``InsufficientData``.
@@ -65,7 +69,12 @@ def load_features(
     bars = store.load(job.exchange, task.symbol, timeframe, start, end)
     require_rows(len(bars), f"{timeframe} bars of {job.exchange} {task.symbol} in the task's range")
     factory = FeatureFactory(FeaturesConfig.model_validate(job.features))
-    return bars, factory.batch(bars), factory
+    context = {
+        other: store.load(job.exchange, other, timeframe, bars.index[0], bars.index[-1])
+        for other in factory.context_symbols(task.symbol)
+    }
+    features = factory.batch(bars, symbol=task.symbol, context=context)
+    return bars, features, factory
 
 
 def _range(frame: pd.DataFrame, segment: Segment | None = None) -> dict[str, str]:
@@ -159,6 +168,7 @@ class ForgeRun:
             "bars": len(ds.features),
             "bake_off": [asdict(e) for e in bake.entries],
             "members": [m.name for m in bake.members],
+            "selection": [asdict(step) for step in bake.selection],
             "skipped": [s.to_dict() for s in skipped],
             "gp_evaluations": evolution.evaluations,
             "gbm_candidates": len(gbm),
@@ -180,7 +190,7 @@ class ForgeRun:
             self.config,
             self.budget,
             self.seed,
-            trial_count(evolution.evaluations, len(gbm)),
+            trial_count(evolution.evaluations, len(gbm), bake.ensembles_tried),
         )
         self._timed("gauntlet")
         skipped += verdict.walk_forward.skipped
@@ -238,6 +248,8 @@ class ForgeRun:
             "ensemble": {
                 "rule": "engine.forge.ensemble.ensemble_signals",
                 "weights": "equal",
+                "selection": "forward selection on validation Sharpe",
+                "ensembles_tried": report["selection"],
                 "members": [
                     {
                         "name": m.name,

@@ -4,7 +4,10 @@ Properties, on random series with random gaps and random cut points t:
 * every feature at t computed on ``data[: t + 1]`` equals its value on the full data;
 * changing the data after t changes no feature at or before t;
 * a 15m or 1h bar joins a 1m row only once it has closed, and the aligned
-  higher-timeframe values at t are the same on truncated and full data.
+  higher-timeframe values at t are the same on truncated and full data;
+* cross-asset features (a follower's features with the leader's bars as
+  context): truncating both series at t, or changing the leader's bars after
+  t, changes no value at or before t.
 """
 
 from __future__ import annotations
@@ -15,12 +18,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.bench.features import synthetic_bars
-from engine.features.config import DecompositionConfig, FeaturesConfig
+from engine.features.config import (
+    CrossAssetConfig,
+    DecompositionConfig,
+    FeaturesConfig,
+    RegimeConfig,
+)
 from engine.features.factory import FeatureFactory
 from engine.marketdata.bars import align_to_base, closed_at, resample_bars
 from engine.marketdata.frames import index_ns
 
 FACTORY = FeatureFactory(FeaturesConfig(decomposition=DecompositionConfig(enabled=True, window=32)))
+CROSS = FeatureFactory(
+    FeaturesConfig(
+        timeframes=("1m", "15m"),
+        regime=RegimeConfig(vol_long=120, trend_windows=(30, 120), volume_long=120),
+        cross_asset=CrossAssetConfig(return_windows=(15, 60), vol_windows=(20, 60), corr_window=60),
+    )
+)
+LEADER, FOLLOWER = "BTC/USDT", "ETH/USDT"
 MINUTE_NS = 60_000_000_000
 
 
@@ -101,3 +117,32 @@ def test_higher_timeframe_bars_join_only_once_closed_and_causally(
         head_aligned.iloc[t].to_numpy(dtype=float),
         aligned.drop(columns="open_ns").iloc[t].to_numpy(dtype=float),
     )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bars=bar_series(max_size=1_500),
+    leader=bar_series(max_size=1_500),
+    cuts=st.lists(st.floats(0, 1), min_size=1, max_size=3),
+    seed=st.integers(0, 1000),
+)
+def test_cross_asset_features_at_t_use_neither_series_after_t(
+    bars: pd.DataFrame, leader: pd.DataFrame, cuts: list[float], seed: int
+) -> None:
+    """The leader's bars join by their own minute; nothing after t reaches row t."""
+    full = CROSS.batch(bars, symbol=FOLLOWER, context={LEADER: leader})
+    rng = np.random.default_rng(seed)
+    for cut in cuts:
+        t = int(cut * (len(bars) - 1))
+        now = bars.index[t]
+        truncated = CROSS.batch(
+            bars.iloc[: t + 1], symbol=FOLLOWER, context={LEADER: leader.loc[:now]}
+        )
+        np.testing.assert_array_equal(truncated.iloc[t].to_numpy(), full.iloc[t].to_numpy())
+        later = leader.index > now
+        shock = np.exp(rng.normal(0, 0.05, int(later.sum())))
+        altered = leader.copy()
+        for column in ("open", "high", "low", "close"):
+            altered.loc[later, column] = altered.loc[later, column] * shock
+        moved = CROSS.batch(bars, symbol=FOLLOWER, context={LEADER: altered})
+        np.testing.assert_array_equal(moved.iloc[: t + 1].to_numpy(), full.iloc[: t + 1].to_numpy())

@@ -43,7 +43,8 @@ def test_batch_keeps_the_input_index_and_one_column_per_feature() -> None:
     assert out.index.equals(bars.index)
     assert list(out.columns) == factory.feature_names
     assert "regime" not in " ".join(out.columns)
-    assert len(set(factory.feature_names)) == len(factory.feature_names) == 45
+    # 3 timeframes x 14 technical, 3 particle filter, 8 regime, 10 cross-asset.
+    assert len(set(factory.feature_names)) == len(factory.feature_names) == 63
     assert all(name.isidentifier() for name in factory.feature_names)
 
 
@@ -96,5 +97,6 @@ def test_incremental_rejects_a_bad_bar_and_keeps_its_state() -> None:
 def test_incremental_values_are_sanitized_by_carrying_the_last_finite_value() -> None:
     factory = FeatureFactory(FeaturesConfig(timeframes=("1m",)))
     stream = factory.incremental()
-    out = [stream.update(b) for b in frame_to_bars(synthetic_bars(400), "X/USDT")]
+    bars = synthetic_bars(factory.warmup_bars + 20)
+    out = [stream.update(b) for b in frame_to_bars(bars, "X/USDT")]
     assert all(math.isfinite(v) for v in out[-1].values())

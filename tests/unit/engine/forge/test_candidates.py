@@ -38,7 +38,7 @@ def _foresight(ds: Any, horizon: int, late: int = 0) -> pd.Series:
     return pd.Series(signals, index=ds.features.index)
 
 
-def test_bake_off_keeps_the_best_eligible_candidate_of_each_kind() -> None:
+def test_bake_off_starts_with_the_best_eligible_candidate_and_adds_only_what_helps() -> None:
     ds = synthetic_dataset(n=12_000, seed=3)
     good = _foresight(ds, 30)
     late = _foresight(ds, 30, late=8)
@@ -64,9 +64,52 @@ def test_bake_off_keeps_the_best_eligible_candidate_of_each_kind() -> None:
     assert e["lightgbm b"].trades < result.min_trades
     for entry in result.entries:
         assert entry.eligible == (entry.trades >= result.min_trades and entry.sharpe > 0)
-    assert [m.name for m in result.members] == ["gp#1", "xgboost a"]
-    assert [entry.name for entry in result.entries if entry.member] == ["gp#1", "xgboost a"]
-    assert result.name == "gp#1 + xgboost a"
+    # The best eligible candidate (gp#1) starts; the only other contender is xgboost a
+    # (no eligible LightGBM). Its vote with gp#1 is tried once and kept only if it helps.
+    (step,) = result.selection
+    assert step.members == ("gp#1", "xgboost a")
+    assert result.ensembles_tried == 1
+    assert step.accepted == (step.sharpe > e["gp#1"].sharpe and step.trades >= result.min_trades)
+    expected = ["gp#1", "xgboost a"] if step.accepted else ["gp#1"]
+    assert [m.name for m in result.members] == expected
+    assert [entry.name for entry in result.entries if entry.member] == expected
+    assert result.name == " + ".join(expected)
+
+
+def _noisy(signal: pd.Series, seed: int, share: float) -> pd.Series:
+    """``signal`` with a ``share`` of its bars replaced by random votes."""
+    rng = np.random.default_rng(seed)
+    flip = rng.random(signal.size) < share
+    noise = rng.choice([HOLD, ENTRY, EXIT], signal.size)
+    return pd.Series(np.where(flip, noise, signal.to_numpy()), index=signal.index).astype(np.int8)
+
+
+def test_members_whose_errors_differ_join_when_their_vote_beats_the_best_alone() -> None:
+    ds = synthetic_dataset(n=12_000, seed=6)
+    truth = _foresight(ds, 5)
+    candidates = [
+        Candidate("gp#0", FixedSpecialist("gp", _noisy(truth, 1, 0.2))),
+        Candidate("lightgbm a", FixedSpecialist("lightgbm", _noisy(truth, 2, 0.2))),
+        Candidate("xgboost a", FixedSpecialist("xgboost", _noisy(truth, 3, 0.2))),
+    ]
+    result = bake_off(ds, candidates, ForgeConfig())
+    e = {entry.name: entry for entry in result.entries}
+    best_alone = max(entry.sharpe for entry in result.entries)
+    kept = [step for step in result.selection if step.accepted]
+    assert kept, "independent noisy members should out-vote each other's errors"
+    # Each accepted step beat the ensemble before it; the members are the last accepted step's.
+    previous = best_alone
+    for step in kept:
+        assert step.sharpe > previous
+        assert step.trades >= result.min_trades
+        previous = step.sharpe
+    assert sorted(m.name for m in result.members) == sorted(kept[-1].members)
+    assert [m.kind for m in result.members] == sorted(
+        (m.kind for m in result.members), key=["gp", "lightgbm", "xgboost"].index
+    )
+    # Every multi-member ensemble evaluated is counted: 2 pairs, then (if a pair was kept) 1 triple.
+    assert result.ensembles_tried == len(result.selection) == 2 + (1 if kept else 0)
+    assert all(entry.eligible for entry in e.values())
 
 
 def test_bake_off_with_nothing_eligible_keeps_no_member() -> None:

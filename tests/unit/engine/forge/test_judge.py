@@ -126,6 +126,8 @@ def test_a_fold_with_no_member_left_is_flat(
     assert any(np.any(p) for p in wf.pnls[1:])
 
 
-def test_trial_count_covers_every_tree_every_gbm_candidate_and_the_ensemble() -> None:
-    assert trial_count(1900, 8) == 1909
+def test_trial_count_covers_every_tree_every_gbm_candidate_and_every_ensemble_tried() -> None:
+    assert trial_count(1900, 8) == 1909  # the selection itself counts once
     assert trial_count(0, 0) == 1
+    assert trial_count(1900, 8, 1) == 1909
+    assert trial_count(1900, 8, 3) == 1911

@@ -1,4 +1,7 @@
-"""A forge task ends in a verdict: too little data is a rejection, a crash is a failure."""
+"""A forge task ends in a verdict: too little data is a rejection, a crash is a failure.
+
+A follower's task loads the leader's bars as the features' context.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
 from engine.features.config import FeaturesConfig
 from engine.forge.config import ForgeConfig
-from engine.forge.pipeline import ForgeRun
+from engine.forge.pipeline import ForgeRun, load_features
 from engine.forge.task import DEFAULT_ENTRYPOINT, ForgeJob, ForgeOutcome, ForgeTask
 from engine.forge.worker import run_job
 from engine.marketdata.store import BarStore
@@ -92,3 +97,41 @@ def test_forge_config_derives_bars_per_year_from_its_timeframe() -> None:
     assert ForgeConfig(timeframe="1d").annual_bars == 365
     with pytest.raises(ValidationError, match="timeframe"):
         ForgeConfig(timeframe="5 minutes")
+
+
+def test_a_followers_task_loads_the_leaders_bars_as_context(tmp_path: Path) -> None:
+    leader, follower = random_walk_bars(1, 3), random_walk_bars(2, 3)
+    store = BarStore(tmp_path / "bars")
+    store.write("sim", "BTC/USDT", "1m", leader)
+    store.write("sim", "ETH/USDT", "1m", follower)
+    start, end = follower.index[100], follower.index[-200]
+    job = _job(tmp_path, ForgeTask("ETH/USDT", "s", start=str(start), end=str(end)))
+    bars, features, factory = load_features(job, "1m")
+    assert (bars.index[0], bars.index[-1]) == (start, end)
+    assert factory.context_symbols("ETH/USDT") == ("BTC/USDT",)
+    stored_leader = store.load("sim", "BTC/USDT", "1m", start, end)
+    expected = factory.batch(bars, symbol="ETH/USDT", context={"BTC/USDT": stored_leader})
+    pd.testing.assert_frame_equal(features, expected)
+    # The leader's returns, not the follower's own, fill the lead_ columns.
+    own = factory.batch(bars)
+    assert not np.allclose(features["lead_ret_lag0"].iloc[1:], own["lead_ret_lag0"].iloc[1:])
+    np.testing.assert_allclose(
+        features["lead_ret_lag0"].iloc[1:],
+        np.diff(np.log(leader["close"].loc[start:end].to_numpy())),
+        rtol=0,
+        atol=1e-15,
+    )
+    # The leader's own task needs no context.
+    leader_job = _job(tmp_path, ForgeTask("BTC/USDT", "s", start=str(start), end=str(end)))
+    _bars, leader_features, _factory = load_features(leader_job, "1m")
+    pd.testing.assert_frame_equal(leader_features, factory.batch(stored_leader))
+
+
+def test_a_followers_task_without_the_leaders_bars_fails_naming_the_series(
+    tmp_path: Path,
+) -> None:
+    BarStore(tmp_path / "bars").write("sim", "SOL/USDT", "1m", random_walk_bars(2, 3))
+    outcome = _run(_job(tmp_path, ForgeTask("SOL/USDT", "s", seed=1)))
+    assert outcome.status == "failed"
+    assert "DataError" in outcome.reason
+    assert "BTC/USDT" in outcome.reason
