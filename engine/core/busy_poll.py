@@ -26,7 +26,7 @@ class BusyPollSelector(selectors.EpollSelector):
 
     def __init__(self) -> None:
         super().__init__()
-        self.spin_while: Callable[[], bool] | None = None
+        self.spin_while: Callable[[], object] | None = None
         self.spin_ns = 0
         self.spins = 0  # select(0) calls made while spinning (for tests and diagnostics)
 
@@ -57,7 +57,7 @@ class BusyPollEventLoop(asyncio.SelectorEventLoop):
         self._busy_selector = BusyPollSelector()
         super().__init__(self._busy_selector)
 
-    def set_busy_poll(self, spin_while: Callable[[], bool] | None, spin_us: float) -> None:
+    def set_busy_poll(self, spin_while: Callable[[], object] | None, spin_us: float) -> None:
         """Spin up to ``spin_us`` before sleeping while ``spin_while()``; None or 0 turns it off."""
         self._busy_selector.spin_while = spin_while
         self._busy_selector.spin_ns = int(spin_us * 1_000) if spin_while is not None else 0

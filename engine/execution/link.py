@@ -144,7 +144,8 @@ class CerebellumLink:
         )
         self.io.start_and_wait()
         if isinstance(loop, BusyPollEventLoop):
-            loop.set_busy_poll(lambda: bool(self.requests), self.settings.busy_poll_us)
+            # A bound C method (no Python frame): the selector asks it on every poll.
+            loop.set_busy_poll(self.requests.waiting.__len__, self.settings.busy_poll_us)
         self.set_status(LinkStatus.CONNECTING, "saying hello")
         await self.session.handshake()
         self.supervisor.spawn("link:monitor", self._watchdog.run())

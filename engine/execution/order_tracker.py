@@ -80,20 +80,22 @@ class OrderTracker:
         if open_orders is None:
             open_orders = self._open[view.strategy_id] = {}
         was_open = open_orders.pop(cid, None)
-        if was_open is not None:
-            self._add_leaves(was_open, -1.0)
+        before = 0.0 if was_open is None else was_open.qty - was_open.cum_qty
         status = view.status
-        if status is _NEW or status is _PARTIALLY_FILLED or status is _PENDING_NEW:
+        is_open = status is _NEW or status is _PARTIALLY_FILLED or status is _PENDING_NEW
+        after = view.qty - view.cum_qty if is_open else 0.0
+        if is_open:
             open_orders[cid] = view
-            self._add_leaves(view, 1.0)
-        elif was_open is not None or prev is None:
+        if after != before:
+            self._add_leaves(view, after - before)
+        if not is_open and (was_open is not None or prev is None):
             self._closed.append(cid)
             if len(self._closed) > self._max_closed:
                 self._forget_closed()
 
-    def _add_leaves(self, view: OrderView, sign: float) -> None:
+    def _add_leaves(self, view: OrderView, change: float) -> None:
         key = (view.strategy_id, view.symbol, view.side)
-        leaves = self._leaves.get(key, 0.0) + sign * max(view.qty - view.cum_qty, 0.0)
+        leaves = self._leaves.get(key, 0.0) + change
         if leaves > 1e-12:
             self._leaves[key] = leaves
         else:

@@ -17,6 +17,18 @@ from engine.model.events import Fill, PortfolioState
 from engine.model.positions import Position
 
 
+class RiskInputs(NamedTuple):
+    """What a pre-trade check reads of the portfolio for one (strategy, symbol), in one call."""
+
+    mark: float | None
+    mark_ts_ns: int
+    price: float | None  # the valuation price: the mark, else the last fill
+    position_qty: float
+    net_qty: float
+    exposure: float
+    nav: float
+
+
 class Mark(NamedTuple):
     """A symbol's latest mark price and when it arrived (clock ns)."""
 
@@ -51,44 +63,109 @@ class Portfolio:
 
     ``cash`` = starting cash + realised PnL (after fees) - cost of the open positions,
     so ``nav`` = cash + value of the positions = starting cash + realised + unrealised.
+    The pre-trade check reads NAV and exposure for every order, so both are kept
+    up to date as fills and marks arrive (per symbol: net and gross quantity, cost =
+    sum of qty x average price, and the price it is valued at) instead of being
+    summed over every position each time; ``state()`` recomputes everything from
+    the positions about once a second, which also clears any float drift.
     """
 
     def __init__(self, starting_cash: float) -> None:
         self.starting_cash = starting_cash
         self.positions: dict[tuple[str, str], Position] = {}
+        self._by_strategy: dict[str, dict[str, Position]] = {}
         self._marks: dict[str, Mark] = {}
         self._traded: dict[str, float] = {}  # symbol -> last fill price
+        self._net: dict[str, float] = {}
+        self._gross: dict[str, float] = {}
+        self._cost: dict[str, float] = {}  # symbol -> sum of qty x average price
+        self._realized = 0.0
+        self._fees = 0.0
+        self._unrealized = 0.0  # sum over symbols of net x price - cost
+        self._exposure = 0.0  # sum over symbols of gross x price
 
     # -- inputs ------------------------------------------------------------------
     def on_fill(self, fill: Fill) -> Position:
         key = (fill.strategy_id, fill.symbol)
-        pos = apply_fill(self.positions.get(key, Position(*key)), fill)
-        self.positions[key] = pos
-        self._traded[fill.symbol] = fill.price
+        old = self.positions.get(key)
+        if old is None:
+            old = Position(*key)
+        pos = apply_fill(old, fill)
+        symbol = fill.symbol
+        self._revalue(symbol, -1.0)
+        self._set(pos, old)
+        self._traded[symbol] = fill.price
+        self._revalue(symbol, 1.0)
         return pos
 
     def on_mark(self, symbol: str, price: float, ts_ns: int) -> None:
+        self._revalue(symbol, -1.0)
         self._marks[symbol] = Mark(price, ts_ns)
+        self._revalue(symbol, 1.0)
+
+    def _revalue(self, symbol: str, sign: float) -> None:
+        """Add (+1) or take out (-1) the symbol's share of the unrealised PnL and exposure."""
+        gross = self._gross.get(symbol)
+        if not gross:
+            return
+        mark = self._marks.get(symbol)
+        price = mark.price if mark is not None else self._traded.get(symbol)
+        if price is None:  # never marked nor traded (adopted at reconcile): at cost
+            self._exposure += sign * sum(
+                abs(p.qty) * p.avg_price for (_, s), p in self.positions.items() if s == symbol
+            )
+            return
+        self._unrealized += sign * (self._net[symbol] * price - self._cost[symbol])
+        self._exposure += sign * gross * price
+
+    def _set(self, pos: Position, old: Position) -> None:
+        symbol = pos.symbol
+        self.positions[(pos.strategy_id, symbol)] = pos
+        mine = self._by_strategy.get(pos.strategy_id)
+        if mine is None:
+            mine = self._by_strategy[pos.strategy_id] = {}
+        mine[symbol] = pos
+        self._net[symbol] = self._net.get(symbol, 0.0) + pos.qty - old.qty
+        self._gross[symbol] = self._gross.get(symbol, 0.0) + abs(pos.qty) - abs(old.qty)
+        self._cost[symbol] = (
+            self._cost.get(symbol, 0.0) + pos.qty * pos.avg_price - old.qty * old.avg_price
+        )
+        self._realized += pos.realized_pnl - old.realized_pnl
+        self._fees += pos.fees - old.fees
 
     def adopt(self, positions: Iterable[PositionSnapshot]) -> list[str]:
         """Take the venue's positions as the truth (reconcile); return the differences."""
         notes: list[str] = []
         theirs = {(p.strategy_id, p.symbol): p for p in positions}
+        adopted = []
         for key in set(self.positions) | set(theirs):
             mine = self.positions.get(key, Position(*key))
             venue = theirs.get(key)
             qty = venue.qty if venue else 0.0
             if abs(mine.qty - qty) > 1e-9:
                 notes.append(f"position {key[0]} {key[1]}: engine {mine.qty:g} vs executor {qty:g}")
-            self.positions[key] = Position(
-                key[0],
-                key[1],
-                qty,
-                venue.avg_price if venue else 0.0,
-                venue.realized_pnl if venue else mine.realized_pnl,
-                venue.fees if venue else mine.fees,
+            adopted.append(
+                Position(
+                    key[0],
+                    key[1],
+                    qty,
+                    venue.avg_price if venue else 0.0,
+                    venue.realized_pnl if venue else mine.realized_pnl,
+                    venue.fees if venue else mine.fees,
+                )
             )
+        self._rebuild(adopted)
         return notes
+
+    def _rebuild(self, positions: Iterable[Position]) -> None:
+        """Every aggregate from the positions (after a reconcile; also clears float drift)."""
+        self.positions, self._by_strategy = {}, {}
+        self._net, self._gross, self._cost = {}, {}, {}
+        self._realized = self._fees = self._unrealized = self._exposure = 0.0
+        for pos in positions:
+            self._set(pos, Position(pos.strategy_id, pos.symbol))
+        for symbol in self._gross:
+            self._revalue(symbol, 1.0)
 
     # -- views ---------------------------------------------------------------------
     def mark(self, symbol: str) -> Mark | None:
@@ -106,48 +183,61 @@ class Portfolio:
         return self.positions.get((strategy_id, symbol), Position(strategy_id, symbol))
 
     def net_qty(self, symbol: str) -> float:
-        return sum(p.qty for (_, s), p in self.positions.items() if s == symbol)
-
-    def _value_at(self, pos: Position) -> float:
-        price = self.price(pos.symbol)
-        return pos.avg_price if price is None else price
+        return self._net.get(symbol, 0.0)
 
     def exposure(self) -> float:
         """Gross notional of every open position at its valuation price."""
-        return sum(abs(p.qty) * self._value_at(p) for p in self.positions.values() if p.qty)
+        return self._exposure
 
     def realized_pnl(self) -> float:
-        return sum(p.realized_pnl for p in self.positions.values())
+        return self._realized
 
     def unrealized_pnl(self) -> float:
-        return sum(p.unrealized_pnl(self._value_at(p)) for p in self.positions.values() if p.qty)
+        return self._unrealized
 
     def fees(self) -> float:
-        return sum(p.fees for p in self.positions.values())
+        return self._fees
 
     @property
     def cash(self) -> float:
-        cost = sum(p.qty * p.avg_price for p in self.positions.values() if p.qty)
-        return self.starting_cash + self.realized_pnl() - cost
+        return self.starting_cash + self._realized - sum(self._cost.values())
 
     def nav(self) -> float:
         """Net liquidation value at mark: starting cash + realised + unrealised PnL."""
-        return self.starting_cash + self.realized_pnl() + self.unrealized_pnl()
+        return self.starting_cash + self._realized + self._unrealized
 
     def strategy_pnl(self, strategy_id: str) -> float:
         """A strategy's realised (after fees) plus unrealised PnL over all its symbols."""
-        return sum(
-            p.realized_pnl + (p.unrealized_pnl(self._value_at(p)) if p.qty else 0.0)
-            for (s, _), p in self.positions.items()
-            if s == strategy_id
+        total = 0.0
+        for symbol, p in self._by_strategy.get(strategy_id, {}).items():
+            total += p.realized_pnl
+            if p.qty:
+                price = self.price(symbol)
+                if price is not None:
+                    total += p.qty * (price - p.avg_price)
+        return total
+
+    def risk_inputs(self, strategy_id: str, symbol: str) -> RiskInputs:
+        """Everything a pre-trade check needs, read once (this runs for every order)."""
+        mark = self._marks.get(symbol)
+        price = mark.price if mark is not None else self._traded.get(symbol)
+        pos = self.positions.get((strategy_id, symbol))
+        return RiskInputs(
+            None if mark is None else mark.price,
+            0 if mark is None else mark.ts_ns,
+            price,
+            0.0 if pos is None else pos.qty,
+            self._net.get(symbol, 0.0),
+            self._exposure,
+            self.starting_cash + self._realized + self._unrealized,
         )
 
     def strategies(self) -> set[str]:
-        return {s for s, _ in self.positions}
+        return set(self._by_strategy)
 
     def held_symbols(self) -> set[str]:
         """Symbols in which some strategy has a position."""
-        return {s for (_, s), p in self.positions.items() if p.qty}
+        return {s for s, gross in self._gross.items() if gross > 1e-12}
 
     def state(
         self,
@@ -156,12 +246,13 @@ class Portfolio:
         day_start_nav: float,
         stale_symbols: tuple[str, ...] = (),
     ) -> PortfolioState:
+        self._rebuild(list(self.positions.values()))  # about once a second: drop float drift
         nav = self.nav()
         peak = max(peak_nav, nav)
         return PortfolioState(
             ts_event=ts_ns,
             nav=nav,
-            realized_pnl=self.realized_pnl(),
+            realized_pnl=self._realized,
             unrealized_pnl=self.unrealized_pnl(),
             exposure=self.exposure(),
             drawdown=1.0 - nav / peak if peak > 0 else 0.0,
@@ -170,6 +261,6 @@ class Portfolio:
             positions=tuple(self.positions.values()),
             marks={s: m.price for s, m in self._marks.items()},
             cash=self.cash,
-            fees=self.fees(),
+            fees=self._fees,
             stale_symbols=stale_symbols,
         )

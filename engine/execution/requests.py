@@ -26,26 +26,27 @@ class PendingRequests:
         self._clock = clock
         self._timeout_ns = timeout_ms * 1_000_000
         self._ids = req_ids
-        self._pending: dict[int, tuple[asyncio.Future[Any], int]] = {}
+        # req_id -> (reply future, deadline); public for the busy-poll predicate's len().
+        self.waiting: dict[int, tuple[asyncio.Future[Any], int]] = {}
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self.waiting)
 
     def __bool__(self) -> bool:
-        return bool(self._pending)
+        return bool(self.waiting)
 
     def open(self, timeout_ms: int | None = None) -> tuple[int, asyncio.Future[Any]]:
         """A new request id and the future its reply will resolve."""
         req_id = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         timeout_ns = self._timeout_ns if timeout_ms is None else timeout_ms * 1_000_000
-        self._pending[req_id] = (fut, self._clock.monotonic_ns() + timeout_ns)
+        self.waiting[req_id] = (fut, self._clock.monotonic_ns() + timeout_ns)
         return req_id, fut
 
     def resolve(self, msg: Any) -> None:
         """Hand a reply to whoever awaits its ``req_id`` (a stray Reject is logged)."""
         req_id = getattr(msg, "req_id", None)
-        entry = self._pending.pop(req_id, None) if req_id is not None else None
+        entry = self.waiting.pop(req_id, None) if req_id is not None else None
         if entry is not None and not entry[0].done():
             entry[0].set_result(msg)
         elif isinstance(msg, protocol.Reject):
@@ -54,15 +55,15 @@ class PendingRequests:
     def expire(self) -> int:
         """Fail the requests whose answer is overdue; return how many."""
         now = self._clock.monotonic_ns()
-        expired = [rid for rid, (_, deadline) in self._pending.items() if deadline <= now]
+        expired = [rid for rid, (_, deadline) in self.waiting.items() if deadline <= now]
         for rid in expired:
-            fut, _ = self._pending.pop(rid)
+            fut, _ = self.waiting.pop(rid)
             if not fut.done():
                 fut.set_exception(TimeoutError(f"no answer to request {rid}"))
         return len(expired)
 
     def fail_all(self, exc: BaseException) -> None:
-        for fut, _ in self._pending.values():
+        for fut, _ in self.waiting.values():
             if not fut.done():
                 fut.set_exception(exc)
-        self._pending.clear()
+        self.waiting.clear()

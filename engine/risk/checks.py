@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.config import RiskConfig, StrategyLimits
 from engine.model.commands import NewOrder
-from engine.model.enums import OrderType, TradingState
+from engine.model.enums import OrderType, Side, TradingState
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +26,8 @@ class Verdict:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class OrderContext:
-    """What the checks need to know besides the order itself."""
+class OrderContext(NamedTuple):
+    """What the checks need to know besides the order itself (a tuple: built per order)."""
 
     state: TradingState
     entries_paused: bool
@@ -48,12 +48,11 @@ class OrderContext:
 
 def increases_exposure(order: NewOrder, position_qty: float) -> bool:
     """True if the order would make the strategy's position larger in absolute size."""
-    signed = order.qty * order.side.sign
+    signed = order.qty if order.side is Side.BUY else -order.qty
     return abs(position_qty + signed) > abs(position_qty) + 1e-12
 
 
-def check_state(order: NewOrder, ctx: OrderContext) -> Verdict | None:
-    entry = increases_exposure(order, ctx.position_qty)
+def check_state(order: NewOrder, ctx: OrderContext, entry: bool) -> Verdict | None:
     if ctx.state is TradingState.HALTED and entry:
         return Verdict("HALTED", "trading is halted (kill switch): only reducing orders allowed")
     if ctx.state is TradingState.REDUCING and (entry or not order.reduce_only):
@@ -67,7 +66,9 @@ def check_state(order: NewOrder, ctx: OrderContext) -> Verdict | None:
     return None
 
 
-def check_reference(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
+def check_reference(
+    order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool
+) -> Verdict | None:
     """Entries need a fresh mark; any limit order with a mark stays inside the collar."""
     fresh = (
         ctx.mark is not None
@@ -77,7 +78,7 @@ def check_reference(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verd
         and ctx.mark_age_ms <= cfg.max_mid_age_ms
     )
     if not fresh:
-        if not increases_exposure(order, ctx.position_qty):
+        if not entry:
             return None
         if ctx.mark is None:
             return Verdict("STALE_MARK", f"no mark for {order.symbol}: new exposure refused")
@@ -98,7 +99,7 @@ def check_reference(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verd
     return None
 
 
-def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
+def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool) -> Verdict | None:
     px = order.price if order.price is not None else (ctx.mark or ctx.last_price)
     if px is None:
         return None  # a reducing market order in a symbol never priced: nothing to value
@@ -107,7 +108,7 @@ def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict |
         return Verdict(
             "MAX_NOTIONAL", f"order notional {notional:,.0f} > {cfg.max_order_notional:,.0f}"
         )
-    if not increases_exposure(order, ctx.position_qty):
+    if not entry:
         return None
     signed = order.side.sign
     mine = abs(ctx.position_qty + signed * (ctx.open_same_side_qty + order.qty)) * px
@@ -129,6 +130,19 @@ def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict |
             f"total exposure would be {ctx.total_exposure + notional:,.0f} "
             f"> {cfg.max_total_exposure:,.0f}",
         )
+    return None
+
+
+def check_exit(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
+    """A reducing order: only its own size and, with a fresh mark, a limit price's collar."""
+    px = order.price if order.price is not None else (ctx.mark or ctx.last_price)
+    if px is not None and order.qty * px > cfg.max_order_notional:
+        return Verdict(
+            "MAX_NOTIONAL",
+            f"order notional {order.qty * px:,.0f} > {cfg.max_order_notional:,.0f}",
+        )
+    if order.order_type is OrderType.LIMIT:
+        return check_reference(order, ctx, cfg, False)
     return None
 
 
@@ -159,8 +173,10 @@ def breached_strategy_loss(
     return None
 
 
-def check_loss_limits(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
-    if not increases_exposure(order, ctx.position_qty):
+def check_loss_limits(
+    order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool
+) -> Verdict | None:
+    if not entry:
         return None
     return (
         breached_daily_loss(ctx.nav, ctx.day_start_nav, cfg)
@@ -169,14 +185,37 @@ def check_loss_limits(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Ve
     )
 
 
-def pre_trade_check(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
-    """Run every check in order; the first failure wins."""
+def pre_trade_check(
+    order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool | None = None
+) -> Verdict | None:
+    """Run every check in order; the first failure wins (``entry``: if already known)."""
+    if entry is None:
+        entry = increases_exposure(order, ctx.position_qty)
+    if not entry:
+        return check_state(order, ctx, False) or check_exit(order, ctx, cfg)
     return (
-        check_state(order, ctx)
-        or check_reference(order, ctx, cfg)
-        or check_size(order, ctx, cfg)
-        or check_loss_limits(order, ctx, cfg)
+        check_state(order, ctx, entry)
+        or check_reference(order, ctx, cfg, entry)
+        or check_size(order, ctx, cfg, entry)
+        or check_loss_limits(order, ctx, cfg, entry)
     )
+
+
+class OrderRates:
+    """Orders per second per strategy (each with its own limit) and in total, in one call."""
+
+    def __init__(self, total_per_second: float) -> None:
+        self._strategies = RateLimiter(0.0)
+        self._total = RateLimiter(total_per_second)
+        self._total_limit = total_per_second
+
+    def allow(self, strategy_id: str, now_ns: int, per_second: float) -> Verdict | None:
+        """None and the order counted, or the limit it would break (then not counted)."""
+        if not self._strategies.allow(strategy_id, now_ns, per_second):
+            return Verdict("RATE_LIMIT", f"more than {per_second:g} orders/s for {strategy_id}")
+        if not self._total.allow("*", now_ns):
+            return Verdict("RATE_LIMIT", f"more than {self._total_limit:g} orders/s in total")
+        return None
 
 
 class RateLimiter:

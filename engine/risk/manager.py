@@ -36,11 +36,12 @@ from engine.model.events import Fill, PortfolioState, RiskEvent, TradingStateCha
 from engine.model.positions import Position
 from engine.risk.checks import (
     OrderContext,
-    RateLimiter,
+    OrderRates,
     Verdict,
     breached_daily_loss,
     breached_drawdown,
     breached_strategy_loss,
+    increases_exposure,
     pre_trade_check,
 )
 
@@ -74,6 +75,33 @@ class PortfolioView(Protocol):
     def state(
         self, ts_ns: int, peak_nav: float, day_start_nav: float, stale_symbols: tuple[str, ...]
     ) -> PortfolioState: ...
+
+    def risk_inputs(self, strategy_id: str, symbol: str) -> RiskInputsView: ...
+
+
+class RiskInputsView(Protocol):
+    """One read of the portfolio for one (strategy, symbol)."""
+
+    @property
+    def mark(self) -> float | None: ...
+
+    @property
+    def mark_ts_ns(self) -> int: ...
+
+    @property
+    def price(self) -> float | None: ...
+
+    @property
+    def position_qty(self) -> float: ...
+
+    @property
+    def net_qty(self) -> float: ...
+
+    @property
+    def exposure(self) -> float: ...
+
+    @property
+    def nav(self) -> float: ...
 
 
 class OpenOrdersView(Protocol):
@@ -109,12 +137,13 @@ class RiskManager:
         self.reason = ""
         self.disabled: dict[str, str] = {}  # strategy id -> why it takes no new exposure
         self._stale: set[str] = set()
-        self._rate = RateLimiter(self._cfg.strategy.max_orders_per_sec)
-        self._total_rate = RateLimiter(self._cfg.max_orders_per_sec_total)
+        self._rates = OrderRates(self._cfg.max_orders_per_sec_total)
         self.peak_nav = self._cfg.starting_nav
         self.day_start_nav = self._cfg.starting_nav
         self._strategy_day_start: dict[str, float] = {}
+        self._limits: dict[str, StrategyLimits] = {}
         self._next_day_ns = self._midnight_after(clock.timestamp_ns())
+        self._next_day_mono = self._day_deadline_mono()
         self._portfolio_pending: asyncio.TimerHandle | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -196,11 +225,17 @@ class RiskManager:
     def _midnight_after(ts_ns: int) -> int:
         return (ts_ns // _DAY_NS + 1) * _DAY_NS
 
+    def _day_deadline_mono(self) -> int:
+        """The next UTC midnight on the monotonic clock (one clock read per order, not two)."""
+        return self._clock.monotonic_ns() + (self._next_day_ns - self._clock.timestamp_ns())
+
     def _roll_day(self, nav: float) -> None:
         now = self._clock.timestamp_ns()
+        self._next_day_mono = self._day_deadline_mono()
         if now < self._next_day_ns:
             return
         self._next_day_ns = self._midnight_after(now)
+        self._next_day_mono = self._day_deadline_mono()
         self.day_start_nav = nav
         self._strategy_day_start = {
             s: self.portfolio.strategy_pnl(s) for s in self.portfolio.strategies()
@@ -282,48 +317,44 @@ class RiskManager:
         A breach of a breaker or a strategy's loss limit found here is latched
         at once (the periodic evaluation would latch it within a second).
         """
-        pf = self.portfolio
-        nav = pf.nav()
-        self._roll_day(nav)
+        sid, symbol = order.strategy_id, order.symbol
+        pf = self.portfolio.risk_inputs(sid, symbol)
+        nav = pf.nav
+        now = self._clock.monotonic_ns()
+        if now >= self._next_day_mono:
+            self._roll_day(nav)
         if nav > self.peak_nav:
             self.peak_nav = nav
-        sid, symbol = order.strategy_id, order.symbol
-        mark = pf.mark(symbol)
-        limits = self._cfg.limits_for(sid)
+        entry = increases_exposure(order, pf.position_qty)
+        limits = self._limits.get(sid)
+        if limits is None:
+            limits = self._limits[sid] = self._cfg.limits_for(sid)
         ctx = OrderContext(
-            state=self.state,
-            entries_paused=self.entries_paused,
-            strategy_disabled=sid in self.disabled,
-            mark=None if mark is None else mark[0],
-            mark_age_ms=None if mark is None else (self._clock.monotonic_ns() - mark[1]) / 1e6,
-            last_price=pf.price(symbol),
-            position_qty=pf.position(sid, symbol).qty,
-            open_same_side_qty=self._orders.open_qty(sid, symbol, order.side),
-            symbol_net_qty=pf.net_qty(symbol),
-            total_exposure=pf.exposure(),
-            nav=nav,
-            peak_nav=self.peak_nav,
-            day_start_nav=self.day_start_nav,
-            strategy_day_pnl=self.strategy_day_pnl(sid),
-            limits=limits,
+            self.state,
+            self.entries_paused,
+            sid in self.disabled,
+            pf.mark,
+            None if pf.mark is None else (now - pf.mark_ts_ns) / 1e6,
+            pf.price,
+            pf.position_qty,
+            self._orders.open_qty(sid, symbol, order.side),
+            pf.net_qty,
+            pf.exposure,
+            nav,
+            self.peak_nav,
+            self.day_start_nav,
+            # Only an entry meets the strategy's loss limit (a pass over its positions).
+            self.strategy_day_pnl(sid) if entry else 0.0,
+            limits,
         )
-        verdict = pre_trade_check(order, ctx, self._cfg)
+        verdict = pre_trade_check(order, ctx, self._cfg, entry)
         if verdict is not None:
             if verdict.code in _BREAKERS:
                 self._trip(verdict)
             elif verdict.code == "STRATEGY_DAILY_LOSS":
                 self._disable(sid, verdict)
             return verdict
-        now = self._clock.monotonic_ns()
-        if not self._rate.allow(sid, now, limits.max_orders_per_sec):
-            return Verdict(
-                "RATE_LIMIT", f"more than {limits.max_orders_per_sec:g} orders/s for {sid}"
-            )
-        if not self._total_rate.allow("*", now):
-            return Verdict(
-                "RATE_LIMIT", f"more than {self._cfg.max_orders_per_sec_total:g} orders/s in total"
-            )
-        return None
+        return self._rates.allow(sid, now, limits.max_orders_per_sec)
 
     # -- operator actions ----------------------------------------------------------
     def _apply_state(self, state: TradingState, entries_paused: bool, reason: str) -> None:

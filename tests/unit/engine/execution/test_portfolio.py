@@ -117,3 +117,38 @@ def test_adopting_the_venues_positions_reports_each_difference() -> None:
     ]
     assert pf.position("a", "BTC/USDT").qty == 0.0
     assert pf.position("b", "BTC/USDT") == Position("b", "BTC/USDT", -2.0, 101.0, 3.0, 0.5)
+
+
+def test_nav_and_exposure_kept_up_to_date_equal_a_sum_over_the_positions() -> None:
+    rng = random.Random(11)
+    pf = Portfolio(50_000.0)
+    symbols = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    for i in range(2_000):
+        symbol = rng.choice(symbols)
+        if rng.random() < 0.4:
+            pf.on_mark(symbol, rng.uniform(90, 110), i)
+        else:
+            side = rng.choice((Side.BUY, Side.SELL))
+            pf.on_fill(
+                _fill(i, side, rng.randint(1, 30) / 10, rng.uniform(90, 110),
+                      strategy=rng.choice("abc"), symbol=symbol, fee=rng.uniform(0, 0.1))
+            )  # fmt: skip
+        if i % 97 == 0 or i == 1_999:
+            held = [p for p in pf.positions.values() if p.qty]
+            price = {p.symbol: pf.price(p.symbol) or p.avg_price for p in held}
+            unrealized = sum(p.qty * (price[p.symbol] - p.avg_price) for p in held)
+            realized = sum(p.realized_pnl for p in pf.positions.values())
+            assert pf.unrealized_pnl() == pytest.approx(unrealized, abs=1e-6)
+            assert pf.exposure() == pytest.approx(
+                sum(abs(p.qty) * price[p.symbol] for p in held), abs=1e-6
+            )
+            assert pf.nav() == pytest.approx(50_000.0 + realized + unrealized, abs=1e-6)
+            for s in "abc":
+                mine = [p for p in pf.positions.values() if p.strategy_id == s]
+                expected = sum(
+                    p.realized_pnl + p.qty * (price.get(p.symbol, p.avg_price) - p.avg_price)
+                    for p in mine
+                )
+                assert pf.strategy_pnl(s) == pytest.approx(expected, abs=1e-6)
+    state = pf.state(0, 0.0, 0.0)  # recomputed from scratch: the same figures
+    assert state.nav == pytest.approx(pf.nav(), abs=1e-9)
