@@ -44,12 +44,7 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 
 # PENDING: files whose timed assertions another change removes; delete each entry with its fix.
-PENDING: frozenset[str] = frozenset(
-    {
-        "integration/test_forge_acceptance.py",  # took <= 300.0
-        "unit/engine/forge/test_supervisor.py",  # 6.0 <= took < 15.0, elapsed_s > 0
-    }
-)
+PENDING: frozenset[str] = frozenset()
 
 _CLOCK_FUNCS = frozenset(
     f"{name}{suffix}"
