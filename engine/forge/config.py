@@ -36,11 +36,16 @@ class CostsConfig(FrozenModel):
 
 
 class LabelsConfig(FrozenModel):
-    """Triple-barrier labels: barriers at multiples of the EWM volatility over the horizon."""
+    """Triple-barrier labels: barriers at multiples of the EWM volatility over the horizon.
 
-    profit_take: float = Field(default=2.0, gt=0)
-    stop_loss: float = Field(default=2.0, gt=0)
-    horizon_bars: int = Field(default=60, ge=2)
+    The defaults (5 bars, barriers at one volatility-width) match the edge the
+    sim offers at 1m: a follower's catch-up on the leader's move plays out
+    within two minutes (docs/forge.md, "Choices").
+    """
+
+    profit_take: float = Field(default=1.0, gt=0)
+    stop_loss: float = Field(default=1.0, gt=0)
+    horizon_bars: int = Field(default=5, ge=2)
     vol_span: int = Field(default=120, ge=2)
 
 

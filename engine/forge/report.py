@@ -26,13 +26,17 @@ def format_outcome(outcome: ForgeOutcome) -> str:
             f"Data: {r.get('symbol')} {rng['start']} .. {rng['end']} ({r.get('bars')} bars)"
         )
     if r.get("bake_off"):
-        lines.append(
-            "Bake-off on validation (annualized Sharpe, trades; * = kept, best of its kind):"
-        )
+        lines.append("Bake-off on validation (annualized Sharpe, trades; * = member):")
         for e in r["bake_off"]:
             mark = "*" if e.get("member") else " "
             flag = "" if e["eligible"] else "  (too few trades or Sharpe <= 0)"
             lines.append(f" {mark}{e['name']:<22} {e['sharpe']:>9.3f} {e['trades']:>6}{flag}")
+    if r.get("selection"):
+        lines.append("Forward selection on validation (ensembles tried; + = kept):")
+        for step in r["selection"]:
+            mark = "+" if step["accepted"] else " "
+            name = " + ".join(step["members"])
+            lines.append(f" {mark}{name:<44} {step['sharpe']:>9.3f} {step['trades']:>6}")
     for s in r.get("skipped", ()):
         where = s["stage"] if s.get("fold") is None else f"{s['stage']} fold {s['fold']}"
         lines.append(f"Skipped {s['kind']} ({where}): {s['reason']}")

@@ -4,9 +4,10 @@
    and registers an agent or says which gate refused (its time, <= 5 minutes
    wanted, is measured by ``crucible bench forge``).
 2. A registered bundle loads in a fresh process and reproduces the gauntlet's
-   signals bit for bit (registration forced with permissive gates, so the
-   reload path is always exercised; and an ensemble of several kinds forged on
-   a planted edge under the default gates).
+   signals bit for bit (registration forced with permissive gates on simulated
+   ETH/USDT, whose features need BTC/USDT's bars, so the reload path with
+   context is always exercised; and a planted edge under the default gates,
+   where the forward selection tries ensembles of every kind).
 3. A positive control: a planted, tradable edge (regime drift) is registered;
    its bundle reproduces the judged ensemble vote and the stored trade stats.
 4. Controls where no edge can exist (driftless random walk; the simulated
@@ -45,6 +46,7 @@ from engine.marketdata.simulate import simulate_into_store
 from engine.marketdata.store import BarStore
 from tests.conftest import REPO_ROOT
 from tests.kit.forged import (
+    PLANTED_FEATURES,
     SIM_PRICES,
     bars_from_log_returns,
     forge_bars,
@@ -118,7 +120,12 @@ rng = meta["task_range"]
 bars = BarStore(Path(sys.argv[2])).load(meta["exchange"], meta["symbol"], meta["timeframe"], rng["start"], rng["end"])
 factory = FeatureFactory(FeaturesConfig.model_validate(meta["features_config"]))
 assert factory.feature_set_id == bundle.feature_set_id
-features = factory.batch(bars)
+store = BarStore(Path(sys.argv[2]))
+context = {
+    other: store.load(meta["exchange"], other, meta["timeframe"], bars.index[0], bars.index[-1])
+    for other in factory.context_symbols(meta["symbol"])
+}
+features = factory.batch(bars, symbol=meta["symbol"], context=context)
 hold = meta["holdout_range"]
 print(json.dumps(signals_digest(bundle.signals(features.loc[hold["start"]:hold["end"]]))))
 """
@@ -166,10 +173,11 @@ def test_registered_bundle_reproduces_gauntlet_signals_in_a_fresh_process(
         "min_positive_fold_fraction = 0.0\n"
     )
     config = _write_config(tmp_path, permissive)
+    # BTC/USDT too: the follower's features need the leader's bars, here and on reload.
     simulate_into_store(
         BarStore(tmp_path / "var" / "data" / "bars"),
         cerebellum_binary,
-        ["ETH/USDT"],
+        ["BTC/USDT", "ETH/USDT"],
         days=20,
         seed=5,
     )
@@ -182,6 +190,10 @@ def test_registered_bundle_reproduces_gauntlet_signals_in_a_fresh_process(
     print(f"reloaded {outcome['agent_id']}: {digest}")
     assert digest == outcome["report"]["gauntlet_signals"]
     assert digest["entry"] > 0
+    meta = load_bundle(bundle).metadata
+    assert FeatureFactory(FeaturesConfig.model_validate(meta["features_config"])).context_symbols(
+        "ETH/USDT"
+    ) == ("BTC/USDT",)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -199,7 +211,22 @@ def _check_registered_ensemble(root: Path, outcome: ForgeOutcome) -> AgentBundle
     report = outcome.report
     assert all(g["passed"] for g in report["gauntlet"]["gates"])
     metrics = report["gauntlet"]["metrics"]
-    assert metrics["n_trials"] == report["gp_evaluations"] + report["gbm_candidates"] + 1
+    tried = len(report["selection"])
+    assert metrics["n_trials"] == report["gp_evaluations"] + report["gbm_candidates"] + max(
+        1, tried
+    )
+    # The forward selection: the members are the best candidate plus every accepted addition,
+    # each of which beat the ensemble before it on validation.
+    entries = {e["name"]: e for e in report["bake_off"]}
+    accepted = [step for step in report["selection"] if step["accepted"]]
+    best = max((e for e in report["bake_off"] if e["eligible"]), key=lambda e: e["sharpe"])
+    sharpe = best["sharpe"]
+    for step in accepted:
+        assert step["sharpe"] > sharpe
+        sharpe = step["sharpe"]
+    final = accepted[-1]["members"] if accepted else [best["name"]]
+    assert sorted(report["members"]) == sorted(final)
+    assert all(entries[name]["member"] for name in report["members"])
     bundle = load_bundle(root / "models" / outcome.agent_id)
     members = bundle.metadata["ensemble"]["members"]
     assert [m["name"] for m in members] == report["members"]
@@ -210,7 +237,9 @@ def _check_registered_ensemble(root: Path, outcome: ForgeOutcome) -> AgentBundle
             assert 0 < len(entry["top_features"]) <= 10
     # The ensemble vote on the holdout, recomputed here, backtests to the stored trade stats.
     bars = BarStore(root / "bars").load("sim", bundle.symbol, bundle.metadata["timeframe"])
-    features = FeatureFactory(FeaturesConfig()).batch(bars)
+    factory = FeatureFactory(FeaturesConfig.model_validate(bundle.metadata["features_config"]))
+    assert factory.context_symbols(bundle.symbol) == ()
+    features = factory.batch(bars)
     hold = bundle.metadata["holdout_range"]
     frame = features.loc[hold["start"] : hold["end"]]
     votes = bundle.votes(frame)
@@ -239,19 +268,21 @@ def test_forge_registers_an_agent_when_a_real_edge_exists(tmp_path: Path) -> Non
     _check_registered_ensemble(tmp_path, outcome)
 
 
-def test_forge_registers_an_ensemble_of_several_kinds_that_reloads_exactly(
+def test_forge_on_short_planted_regimes_tries_ensembles_and_reloads_exactly(
     tmp_path: Path,
 ) -> None:
-    """Short regimes with a strong drift: the boosters trade often enough to join the GP tree."""
+    """Short regimes with a strong drift: every kind trades, so the selection tries ensembles
+    (the members are whatever beat the best candidate alone on validation)."""
     bars = regime_drift_bars(1, CONTROL_DAYS, drift=0.001, flip_every=40)
     outcome = forge_bars(tmp_path, "BTC/USDT", bars, 1)
     print(f"planted short regimes:\n{format_outcome(outcome)}")
     bundle = _check_registered_ensemble(tmp_path, outcome)
-    assert 2 <= len(bundle.specialists) <= 3
-    frame = FeatureFactory(FeaturesConfig()).batch(bars)
-    hold = bundle.metadata["holdout_range"]
-    votes = bundle.votes(frame.loc[hold["start"] : hold["end"]])
-    assert all(not np.array_equal(v, ensemble_signals(votes)) for v in votes)
+    assert len(outcome.report["selection"]) >= 1
+    assert {e["kind"] for e in outcome.report["bake_off"] if e["eligible"]} == {
+        "gp",
+        "lightgbm",
+        "xgboost",
+    }
     digest = _reload_digest(tmp_path / "models" / bundle.agent_id, tmp_path / "bars")
     assert digest == outcome.report["gauntlet_signals"]
 
@@ -279,7 +310,7 @@ def test_forge_on_5_minute_bars_registers_a_planted_edge_annualised_for_5m(
     tmp_path: Path,
 ) -> None:
     bars = regime_drift_bars(1, 40, drift=0.001, flip_every=40, timeframe="5m")
-    outcome = forge_bars(tmp_path, "ETH/USDT", bars, 1, timeframe="5m")
+    outcome = forge_bars(tmp_path, "ETH/USDT", bars, 1, timeframe="5m", features=PLANTED_FEATURES)
     print(f"planted edge, 5m bars:\n{format_outcome(outcome)}")
     bundle = _check_registered_ensemble(tmp_path, outcome)
     assert bundle.metadata["timeframe"] == "5m"
@@ -319,7 +350,7 @@ def test_validation_without_entry_labels_skips_the_boosters_and_ends_in_a_verdic
         bars_root=str(tmp_path / "bars"),
         models_dir=str(tmp_path / "models"),
         forge=ForgeConfig().model_dump(mode="json"),
-        features=FeaturesConfig().model_dump(mode="json"),
+        features=PLANTED_FEATURES.model_dump(mode="json"),
         exchange="sim",
         created_ns=0,
     )
@@ -355,8 +386,11 @@ def test_forge_planted_agent_forges_agents_for_two_sim_symbols_into_one_models_d
     assert (btc_bundle.symbol, eth_bundle.symbol) == ("BTC/USDT", "ETH/USDT")
     assert btc.startswith("BTCUSDT-")
     assert eth.startswith("ETHUSDT-")
-    assert len(btc_bundle.specialists) >= 2
-    assert len(eth_bundle.specialists) >= 2
+    # Planted edges live in one symbol's bars: the agents need no leader's bars.
+    for bundle in (btc_bundle, eth_bundle):
+        config = FeaturesConfig.model_validate(bundle.metadata["features_config"])
+        assert not config.cross_asset.enabled
+        assert FeatureFactory(config).context_symbols(bundle.symbol) == ()
     # ETH ends at the given end's last hh:59 bar; BTC's bars end within the hour before now.
     assert pd.Timestamp(eth_bundle.metadata["data_range"]["end"]) == pd.Timestamp(
         "2025-06-01 11:59Z"

@@ -6,15 +6,14 @@
 the agent it registered (it asserts that it did); the bundle is at
 ``models_dir / agent_id``. The bars end at the latest hh:59 bar at or before
 ``end`` (default: the last closed minute, so within the hour before now) and
-start at the sim venue's price for the symbol. Neither the price level nor the
-end time changes the agent: a seed forges the same ensemble for every symbol.
-Seeds 1, 2, 3 and 5 give three specialists (gp + lightgbm + xgboost, 46-63
-holdout trades), seed 4 a lone GP tree (142 trades); all 15 (symbol, seed)
-pairs of BTC/ETH/SOL x seeds 1-5 register.
+start at the sim venue's price for the symbol. The planted edge lives in one
+symbol's bars, so planted agents use ``PLANTED_FEATURES`` (no cross-asset
+features): they need no leader's bars, forged or live. All 15 (symbol, seed)
+pairs of BTC/ETH/SOL x seeds 1-5 register a lone GP tree (94-176 holdout
+trades); the seed picks the tree whatever the symbol, except ETH/USDT seed 2.
 
-Time on the 2-core development machine: 6-7 s a call for a three-specialist
-agent, 2.4 s for seed 4 (load average ~0.5-1); about twice that while other
-work keeps the cores busy (14-17 s measured).
+Time on the 2-core development machine: 2.7-5 s a call (load average ~1-2),
+up to 14 s while other work keeps the cores busy.
 
 The bar builders are shared with ``tests/integration/test_forge_acceptance.py``:
 ``regime_drift_bars`` (the planted edge), ``random_walk_bars`` and
@@ -25,13 +24,14 @@ and runs one forge task on them.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from engine.features.config import FeaturesConfig
+from engine.features.config import CrossAssetConfig, FeaturesConfig
 from engine.forge.config import ForgeConfig
 from engine.forge.pipeline import run_forge_job
 from engine.forge.task import ForgeJob, ForgeOutcome, ForgeTask
@@ -46,6 +46,9 @@ EXCHANGE = "sim"
 PLANTED_DAYS = 30
 PLANTED_DRIFT = 0.001
 PLANTED_FLIP_EVERY = 40.0
+# A planted edge lives in one symbol's bars, so planted agents are forged without the
+# cross-asset features: they need no leader's bars, forged or live.
+PLANTED_FEATURES = FeaturesConfig(cross_asset=CrossAssetConfig(enabled=False))
 
 
 def bars_from_log_returns(
@@ -144,21 +147,28 @@ def forge_bars(
     timeframe: str = "1m",
     forge: dict[str, Any] | None = None,
     budget: str = "small",
+    features: FeaturesConfig | None = None,
+    context: Mapping[str, pd.DataFrame] | None = None,
 ) -> ForgeOutcome:
     """Store ``bars`` under ``root / "bars"`` and run one forge task on them in this process.
 
-    ``forge`` holds ``[forge]`` settings merged over the defaults; the agent, if
+    ``forge`` holds ``[forge]`` settings merged over the defaults; ``features``
+    is the feature configuration (default ``FeaturesConfig()``, whose
+    cross-asset features need the leader's bars for any other symbol: pass
+    them in ``context``, symbol -> bars, stored next to ``bars``). The agent, if
     any, goes to ``models_dir`` (default ``root / "models"``).
     """
     store = BarStore(root / "bars")
     store.write(EXCHANGE, symbol, timeframe, bars)
+    for other, frame in (context or {}).items():
+        store.write(EXCHANGE, other, timeframe, frame)
     settings = ForgeConfig().model_dump(mode="json") | (forge or {})
     job = ForgeJob(
         task=ForgeTask(symbol, f"{symbol}#test", budget=budget, seed=seed, timeframe=timeframe),
         bars_root=str(root / "bars"),
         models_dir=str(models_dir if models_dir is not None else root / "models"),
         forge=ForgeConfig.model_validate(settings).model_dump(mode="json"),
-        features=FeaturesConfig().model_dump(mode="json"),
+        features=(features or FeaturesConfig()).model_dump(mode="json"),
         exchange=EXCHANGE,
         created_ns=0,
     )
@@ -210,10 +220,14 @@ def forge_planted_agent(
         price=SIM_PRICES.get(symbol, 100.0),
     )
     if bars_root is not None:
-        outcome = forge_bars(bars_root, symbol, bars, seed, models_dir=models_dir)
+        outcome = forge_bars(
+            bars_root, symbol, bars, seed, models_dir=models_dir, features=PLANTED_FEATURES
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="crucible-forged-") as tmp:
-            outcome = forge_bars(Path(tmp), symbol, bars, seed, models_dir=models_dir)
+            outcome = forge_bars(
+                Path(tmp), symbol, bars, seed, models_dir=models_dir, features=PLANTED_FEATURES
+            )
     assert outcome.status == "registered", f"{symbol} seed {seed}: {outcome.reason}"
     assert outcome.agent_id is not None
     return outcome.agent_id
