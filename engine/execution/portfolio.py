@@ -209,10 +209,12 @@ class Portfolio:
     def strategy_pnl(self, strategy_id: str) -> float:
         """A strategy's realised (after fees) plus unrealised PnL over all its symbols."""
         total = 0.0
+        marks, traded = self._marks, self._traded
         for symbol, p in self._by_strategy.get(strategy_id, {}).items():
             total += p.realized_pnl
             if p.qty:
-                price = self.price(symbol)
+                mark = marks.get(symbol)
+                price = mark.price if mark is not None else traded.get(symbol)
                 if price is not None:
                     total += p.qty * (price - p.avg_price)
         return total

@@ -10,8 +10,6 @@ mark), the reduce-only rule of a REDUCING engine and the rate limits.
 
 from __future__ import annotations
 
-import math
-from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -52,11 +50,16 @@ def increases_exposure(order: NewOrder, position_qty: float) -> bool:
     return abs(position_qty + signed) > abs(position_qty) + 1e-12
 
 
-def check_state(order: NewOrder, ctx: OrderContext, entry: bool) -> Verdict | None:
-    if ctx.state is TradingState.HALTED and entry:
-        return Verdict("HALTED", "trading is halted (kill switch): only reducing orders allowed")
-    if ctx.state is TradingState.REDUCING and (entry or not order.reduce_only):
-        return Verdict("REDUCE_ONLY", "trading is in reduce-only mode")
+def _halted(order: NewOrder, ctx: OrderContext, entry: bool) -> Verdict | None:
+    """The trading state: halted, reducing, a disabled strategy, paused entries."""
+    state = ctx.state
+    if state is not TradingState.ACTIVE:
+        if state is TradingState.HALTED and entry:
+            return Verdict(
+                "HALTED", "trading is halted (kill switch): only reducing orders allowed"
+            )
+        if state is TradingState.REDUCING and (entry or not order.reduce_only):
+            return Verdict("REDUCE_ONLY", "trading is in reduce-only mode")
     if entry and ctx.strategy_disabled:
         return Verdict(
             "STRATEGY_DISABLED", f"{order.strategy_id} is disabled: only reducing orders allowed"
@@ -66,40 +69,32 @@ def check_state(order: NewOrder, ctx: OrderContext, entry: bool) -> Verdict | No
     return None
 
 
-def check_reference(
-    order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool
-) -> Verdict | None:
-    """Entries need a fresh mark; any limit order with a mark stays inside the collar."""
-    fresh = (
-        ctx.mark is not None
-        and math.isfinite(ctx.mark)
-        and ctx.mark > 0
-        and ctx.mark_age_ms is not None
-        and ctx.mark_age_ms <= cfg.max_mid_age_ms
-    )
-    if not fresh:
+def _reference(order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool) -> Verdict | None:
+    """Entries need a fresh mark; a limit order with a fresh mark stays inside the collar."""
+    mark, age = ctx.mark, ctx.mark_age_ms
+    if mark is None or age is None or age > cfg.max_mid_age_ms or not mark > 0:
         if not entry:
             return None
-        if ctx.mark is None:
+        if mark is None:
             return Verdict("STALE_MARK", f"no mark for {order.symbol}: new exposure refused")
         return Verdict(
             "STALE_MARK",
             f"mark for {order.symbol} is older than {cfg.max_mid_age_ms} ms: "
             "new exposure refused until a fresh one arrives",
         )
-    assert ctx.mark is not None
     if order.order_type is OrderType.LIMIT and order.price is not None:
-        dev_bps = abs(order.price / ctx.mark - 1.0) * 1e4
+        dev_bps = abs(order.price / mark - 1.0) * 1e4
         if dev_bps > cfg.collar_bps:
             return Verdict(
                 "PRICE_COLLAR",
-                f"limit {order.price:g} is {dev_bps:.0f} bps from mark {ctx.mark:g} "
+                f"limit {order.price:g} is {dev_bps:.0f} bps from mark {mark:g} "
                 f"(collar {cfg.collar_bps:g} bps)",
             )
     return None
 
 
-def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool) -> Verdict | None:
+def _size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool) -> Verdict | None:
+    """Order notional; for entries the strategy's and the symbol's positions and exposure."""
     px = order.price if order.price is not None else (ctx.mark or ctx.last_price)
     if px is None:
         return None  # a reducing market order in a symbol never priced: nothing to value
@@ -110,15 +105,16 @@ def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool)
         )
     if not entry:
         return None
-    signed = order.side.sign
-    mine = abs(ctx.position_qty + signed * (ctx.open_same_side_qty + order.qty)) * px
+    signed = order.qty if order.side is Side.BUY else -order.qty
+    sign = 1.0 if signed > 0 else -1.0
+    mine = abs(ctx.position_qty + sign * ctx.open_same_side_qty + signed) * px
     if mine > ctx.limits.max_position_notional:
         return Verdict(
             "STRATEGY_MAX_POSITION",
             f"{order.strategy_id}'s position incl. open orders would be {mine:,.0f} "
             f"> {ctx.limits.max_position_notional:,.0f}",
         )
-    net = abs(ctx.symbol_net_qty + signed * order.qty) * px
+    net = abs(ctx.symbol_net_qty + signed) * px
     if net > cfg.max_position_notional and net > abs(ctx.symbol_net_qty) * px:
         return Verdict(
             "MAX_POSITION",
@@ -130,19 +126,6 @@ def check_size(order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool)
             f"total exposure would be {ctx.total_exposure + notional:,.0f} "
             f"> {cfg.max_total_exposure:,.0f}",
         )
-    return None
-
-
-def check_exit(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
-    """A reducing order: only its own size and, with a fresh mark, a limit price's collar."""
-    px = order.price if order.price is not None else (ctx.mark or ctx.last_price)
-    if px is not None and order.qty * px > cfg.max_order_notional:
-        return Verdict(
-            "MAX_NOTIONAL",
-            f"order notional {order.qty * px:,.0f} > {cfg.max_order_notional:,.0f}",
-        )
-    if order.order_type is OrderType.LIMIT:
-        return check_reference(order, ctx, cfg, False)
     return None
 
 
@@ -173,65 +156,77 @@ def breached_strategy_loss(
     return None
 
 
-def check_loss_limits(
-    order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool
-) -> Verdict | None:
-    if not entry:
-        return None
-    return (
-        breached_daily_loss(ctx.nav, ctx.day_start_nav, cfg)
-        or breached_drawdown(ctx.nav, ctx.peak_nav, cfg)
-        or breached_strategy_loss(order.strategy_id, ctx.strategy_day_pnl, ctx.limits)
-    )
+def _losses(order: NewOrder, ctx: OrderContext, cfg: RiskConfig) -> Verdict | None:
+    """An entry meets the daily-loss and drawdown breakers and its strategy's loss limit."""
+    nav = ctx.nav
+    if ctx.day_start_nav - nav > cfg.daily_loss_limit:
+        return breached_daily_loss(nav, ctx.day_start_nav, cfg)
+    if ctx.peak_nav > 0 and 1.0 - nav / ctx.peak_nav > cfg.max_drawdown_pct:
+        return breached_drawdown(nav, ctx.peak_nav, cfg)
+    if -ctx.strategy_day_pnl > ctx.limits.daily_loss_limit:
+        return breached_strategy_loss(order.strategy_id, ctx.strategy_day_pnl, ctx.limits)
+    return None
 
 
 def pre_trade_check(
     order: NewOrder, ctx: OrderContext, cfg: RiskConfig, entry: bool | None = None
 ) -> Verdict | None:
-    """Run every check in order; the first failure wins (``entry``: if already known)."""
+    """Every check in order, the first failure wins (``entry``: if the caller knows it).
+
+    State, then reference price and collar, then size and position limits, then
+    (entries only) the loss limits. The verdicts are built only on failure.
+    """
     if entry is None:
         entry = increases_exposure(order, ctx.position_qty)
-    if not entry:
-        return check_state(order, ctx, False) or check_exit(order, ctx, cfg)
-    return (
-        check_state(order, ctx, entry)
-        or check_reference(order, ctx, cfg, entry)
-        or check_size(order, ctx, cfg, entry)
-        or check_loss_limits(order, ctx, cfg, entry)
-    )
+    verdict = _halted(order, ctx, entry) or _reference(order, ctx, cfg, entry)
+    if verdict is None:
+        verdict = _size(order, ctx, cfg, entry)
+        if verdict is None and entry:
+            verdict = _losses(order, ctx, cfg)
+    return verdict
 
 
 class OrderRates:
     """Orders per second per strategy (each with its own limit) and in total, in one call."""
 
     def __init__(self, total_per_second: float) -> None:
-        self._strategies = RateLimiter(0.0)
-        self._total = RateLimiter(total_per_second)
-        self._total_limit = total_per_second
+        self._strategies: dict[str, TokenBucket] = {}
+        self._total = TokenBucket(total_per_second)
 
     def allow(self, strategy_id: str, now_ns: int, per_second: float) -> Verdict | None:
         """None and the order counted, or the limit it would break (then not counted)."""
-        if not self._strategies.allow(strategy_id, now_ns, per_second):
+        bucket = self._strategies.get(strategy_id)
+        if bucket is None or bucket.rate != per_second:
+            bucket = self._strategies[strategy_id] = TokenBucket(per_second)
+        if not bucket.take(now_ns):
             return Verdict("RATE_LIMIT", f"more than {per_second:g} orders/s for {strategy_id}")
-        if not self._total.allow("*", now_ns):
-            return Verdict("RATE_LIMIT", f"more than {self._total_limit:g} orders/s in total")
+        if not self._total.take(now_ns):
+            bucket.give_back()
+            return Verdict("RATE_LIMIT", f"more than {self._total.rate:g} orders/s in total")
         return None
 
 
-class RateLimiter:
-    """Sliding one-second window of order timestamps (ns), per key."""
+class TokenBucket:
+    """At most ``rate`` orders in any second on average, and never a burst above ``rate``.
 
-    def __init__(self, per_second: float) -> None:
-        self._limit = per_second
-        self._times: dict[str, deque[int]] = {}
+    Tokens refill continuously at ``rate`` per second up to ``rate``; an order takes one.
+    O(1) per order, unlike a window of timestamps.
+    """
 
-    def allow(self, key: str, now_ns: int, limit: float | None = None) -> bool:
-        q = self._times.get(key)
-        if q is None:
-            q = self._times[key] = deque()
-        while q and now_ns - q[0] >= 1_000_000_000:
-            q.popleft()
-        if len(q) >= (self._limit if limit is None else limit):
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._tokens = rate
+        self._last_ns: int | None = None
+
+    def take(self, now_ns: int) -> bool:
+        last = self._last_ns
+        if last is not None and now_ns > last:
+            self._tokens = min(self.rate, self._tokens + (now_ns - last) * 1e-9 * self.rate)
+        self._last_ns = now_ns if last is None or now_ns > last else last
+        if self._tokens < 1.0:
             return False
-        q.append(now_ns)
+        self._tokens -= 1.0
         return True
+
+    def give_back(self) -> None:
+        self._tokens = min(self.rate, self._tokens + 1.0)

@@ -41,7 +41,6 @@ from engine.risk.checks import (
     breached_daily_loss,
     breached_drawdown,
     breached_strategy_loss,
-    increases_exposure,
     pre_trade_check,
 )
 
@@ -325,7 +324,9 @@ class RiskManager:
             self._roll_day(nav)
         if nav > self.peak_nav:
             self.peak_nav = nav
-        entry = increases_exposure(order, pf.position_qty)
+        qty, position = order.qty, pf.position_qty
+        after = position + qty if order.side is Side.BUY else position - qty
+        entry = abs(after) > abs(position) + 1e-12  # as increases_exposure, inline (hot path)
         limits = self._limits.get(sid)
         if limits is None:
             limits = self._limits[sid] = self._cfg.limits_for(sid)

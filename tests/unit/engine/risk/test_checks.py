@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from engine.config import RiskConfig, StrategyLimits
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, Side, TradingState
-from engine.risk.checks import OrderContext, RateLimiter, increases_exposure, pre_trade_check
+from engine.risk.checks import (
+    OrderContext,
+    OrderRates,
+    TokenBucket,
+    increases_exposure,
+    pre_trade_check,
+)
 
 LIMITS = StrategyLimits(max_position_notional=15_000, daily_loss_limit=500)
 CFG = RiskConfig(
@@ -99,7 +103,7 @@ def test_pre_trade_check_names_the_failed_check(
     ],
 )
 def test_a_reduce_only_exit_passes_whatever_blocks_entries(ctx: OrderContext) -> None:
-    held = dataclasses.replace(ctx, position_qty=2.0)
+    held = ctx._replace(position_qty=2.0)
     exit_order = _order(side=Side.SELL, qty=1.0, price=None, reduce_only=True)
     assert pre_trade_check(exit_order, held, CFG) is None
 
@@ -131,10 +135,23 @@ def test_increases_exposure_handles_flips() -> None:
     assert increases_exposure(_order(Side.BUY, qty=0.1), 0.0)
 
 
-def test_rate_limiter_allows_n_per_second_window() -> None:
-    rl = RateLimiter(3)
+def test_a_token_bucket_allows_its_rate_in_a_burst_then_refills_with_time() -> None:
+    bucket = TokenBucket(3)
     t0 = 1_000_000_000
-    assert [rl.allow("a", t0 + i) for i in range(4)] == [True, True, True, False]
-    assert rl.allow("b", t0)
-    assert rl.allow("a", t0 + 1_000_000_000)
-    assert not rl.allow("b", t0 + 1, limit=1)  # a per-key limit overrides the default
+    assert [bucket.take(t0 + i) for i in range(4)] == [True, True, True, False]
+    assert not bucket.take(t0 + 300_000_000)  # 0.9 of a token back after 0.3 s
+    assert bucket.take(t0 + 340_000_000)
+    assert [bucket.take(t0 + 5_000_000_000) for _ in range(4)] == [True, True, True, False]
+    assert not bucket.take(t0)  # a clock that steps back never refills
+
+
+def test_order_rates_keep_each_strategys_own_limit_and_the_total() -> None:
+    rates = OrderRates(total_per_second=4)
+    t0 = 1_000_000_000
+    assert [rates.allow("a", t0, 2) for _ in range(3)][2] is not None
+    assert rates.allow("b", t0, 2) is None
+    assert rates.allow("b", t0, 2) is None
+    total = rates.allow("c", t0, 10)  # a, a, b, b took the 4 orders of the second
+    assert total is not None
+    assert "in total" in total.reason
+    assert rates.allow("c", t0 + 250_000_000, 10) is None  # one total token back
