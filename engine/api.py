@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 from engine.agents.arena import Arena
+from engine.agents.scoring import Score
+from engine.agents.singularity import Singularity, SlotStatus
 from engine.agents.summary import AgentSummary
+from engine.agents.watchtower import Watchtower
 from engine.core.errors import CrucibleError
 from engine.core.ids import ClientOrderIdGenerator
 from engine.execution.gateway import OrderGateway
@@ -34,11 +37,19 @@ class EngineCommands:
     """What a person (or a test) can ask the engine to do."""
 
     def __init__(
-        self, gateway: OrderGateway, symbols: tuple[str, ...], arena: Arena | None = None
+        self,
+        gateway: OrderGateway,
+        symbols: tuple[str, ...],
+        arena: Arena | None = None,
+        *,
+        singularity: Singularity | None = None,
+        watchtower: Watchtower | None = None,
     ) -> None:
         self._gateway = gateway
         self._symbols = symbols
         self._arena = arena
+        self._singularity = singularity
+        self._watchtower = watchtower
         self._ids = ClientOrderIdGenerator("M")
 
     def instrument(self, symbol: str) -> Instrument | None:
@@ -153,3 +164,22 @@ class EngineCommands:
     async def reap_agent(self, agent_id: str, reason: str = "operator") -> None:
         """Flatten the agent, archive its bundle (kept on disk) and keep its history."""
         await self.arena.remove(agent_id, f"reaped: {reason}", archive=True)
+
+    # -- the population ----------------------------------------------------------------
+    def forge_agent(self, symbol: str, replaces: str | None = None) -> str:
+        """Commission a forge task for ``symbol`` (or to replace an agent); returns its id."""
+        if symbol not in self._symbols:
+            raise OrderValidationError("symbol", f"{symbol!r} is not in the configured universe")
+        if self._singularity is None:
+            raise CrucibleError("this engine runs no singularity")
+        return self._singularity.forge_for(symbol, replaces)
+
+    def slots(self) -> list[SlotStatus]:
+        """The deployment's slots: which agent fills each, and the forge task working on it."""
+        return [] if self._singularity is None else list(self._singularity.slots.values())
+
+    async def evaluate_agents(self, *, reap: bool = True) -> list[Score]:
+        """Have the Watchtower score every agent now (and reap the ones below a threshold)."""
+        if self._watchtower is None:
+            raise CrucibleError("this engine runs no watchtower")
+        return await self._watchtower.evaluate(reap=reap)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from engine.agents.arena import Arena
+from engine.agents.singularity import Singularity
+from engine.agents.training_history import TrainingHistory
+from engine.agents.watchtower import Watchtower
 from engine.api import EngineCommands
 from engine.config import CrucibleConfig
 from engine.core.clock import Clock
@@ -10,6 +13,7 @@ from engine.execution.gateway import OrderGateway
 from engine.execution.link import CerebellumLink
 from engine.execution.order_tracker import OrderTracker
 from engine.execution.portfolio import Portfolio
+from engine.execution.process import resolve_binary
 from engine.forge.supervisor import ForgeSupervisor
 from engine.kernel import CrucibleEngine
 from engine.marketdata.bar_aggregator import BarAggregator
@@ -38,7 +42,9 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     5. the signals (radar, influence, MCE), each off the event loop, the bar-driven
        ones first warmed up on the venue's recent 1-minute bars;
     6. the arena: every registered agent, fed once per closed 1m bar;
-    7. the forge supervisor (worker processes only when a task is submitted).
+    7. the forge supervisor (worker processes only when a task is submitted);
+    8. the Singularity (keeps ``[deployment]`` filled with forge tasks) and the
+       Watchtower (scores agents, reaps losers, asks for replacements).
     """
     engine = CrucibleEngine(config, clock=clock)
     bus, clk, sup = engine.bus, engine.clock, engine.supervisor
@@ -79,7 +85,17 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     if signals.mce.enabled:
         engine.add_component(MicroCausalityEngine(bus, clk, config, sup, engine.cpu_pool))
     arena = Arena(config, bus, clk, sup, engine.journal, gateway)
-    engine.add_component(arena)
-    engine.add_component(ForgeSupervisor(bus, clk, config, sup, journal=engine.journal))
-    engine.attach(link, gateway, EngineCommands(gateway, config.universe.symbols, arena))
+    forge = ForgeSupervisor(bus, clk, config, sup, journal=engine.journal)
+    history = TrainingHistory(config, clk, resolve_binary(config), bus)
+    singularity = Singularity(config, clk, sup, arena, forge, history)
+    watchtower = Watchtower(
+        config, bus, clk, sup, engine.journal, arena, singularity.request_replacement
+    )
+    singularity.watchtower = watchtower
+    for part in (arena, forge, singularity, watchtower):
+        engine.add_component(part)
+    commands = EngineCommands(
+        gateway, config.universe.symbols, arena, singularity=singularity, watchtower=watchtower
+    )
+    engine.attach(link, gateway, commands)
     return engine

@@ -53,9 +53,19 @@ class UniverseConfig(FrozenModel):
 
 
 class DeploymentConfig(FrozenModel):
-    """How many agents to keep alive per symbol (the Singularity fills these slots)."""
+    """How many agents to keep alive per symbol, and how the Singularity keeps them there."""
 
-    agents: dict[str, int] = Field(default_factory=lambda: {"BTC/USDT": 4, "ETH/USDT": 2})
+    enabled: bool = True
+    agents: dict[str, int] = Field(
+        default_factory=lambda: {"BTC/USDT": 2, "ETH/USDT": 2, "SOL/USDT": 2}
+    )
+    budget: str = "small"  # the forge budget of the tasks it commissions
+    max_age_hours: float = Field(default=24.0, gt=0)  # older agents get a replacement forged
+    check_interval_s: float = Field(default=15.0, gt=0)
+    retry_backoff_s: float = Field(default=60.0, gt=0)  # after a rejection; doubles per retry
+    max_backoff_s: float = Field(default=900.0, gt=0)
+    history_days: int = Field(default=30, ge=3, le=365)  # training history per task
+    history_seed: int | None = None  # sim history's seed (default: cerebellum.seed + 1000)
 
     @field_validator("agents")
     @classmethod
@@ -171,6 +181,19 @@ class PathsConfig(FrozenModel):
         return p if p.is_absolute() else (self.root / p).resolve()
 
 
+class WatchtowerConfig(FrozenModel):
+    """When an agent is judged, and what gets it reaped (after ``min_trades`` round trips)."""
+
+    enabled: bool = True
+    interval_minutes: float = Field(default=5.0, gt=0)
+    min_trades: int = Field(default=10, ge=1)
+    min_pnl_fraction: float = -0.03  # PnL after fees over the agent's capital
+    max_drawdown: float = Field(default=0.10, gt=0, lt=1)  # of its peak equity
+    min_sharpe: float = -1.0  # annualised, from its equity samples
+    min_hit_rate: float = Field(default=0.25, ge=0, le=1)
+    sharpe_window_hours: float = Field(default=24.0, gt=0)
+
+
 class TimeoutsConfig(FrozenModel):
     stop_s: float = Field(default=5.0, gt=0)
     external_call_s: float = Field(default=10.0, gt=0)
@@ -200,6 +223,7 @@ class CrucibleConfig(FrozenModel):
     signals: SignalsConfig = SignalsConfig()
     forge: ForgeConfig = ForgeConfig()
     agents: AgentsConfig = AgentsConfig()
+    watchtower: WatchtowerConfig = WatchtowerConfig()
 
     @model_validator(mode="after")
     def _check_deployment_in_universe(self) -> CrucibleConfig:

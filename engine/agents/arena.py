@@ -266,6 +266,10 @@ class Arena:
         if change.scope is Scope.GLOBAL:
             self.halted = change.state is TradingState.HALTED
 
+    def mark(self, symbol: str) -> float | None:
+        """The price ``symbol`` is valued at (its latest mark, else its last fill)."""
+        return self._gateway.portfolio.price(symbol)
+
     def summaries(self) -> list[AgentSummary]:
         portfolio = self._gateway.portfolio
         return [summarize(a, portfolio.price(a.symbol), self.halted) for a in self.agents.values()]

@@ -79,6 +79,8 @@ def _bench_config(tmp: Path) -> CrucibleConfig:
                 }
             },
             "engine": {"log_level": "WARNING"},
+            "deployment": {"enabled": False},
+            "watchtower": {"enabled": False},
         },
         root=tmp,
     )

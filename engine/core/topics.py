@@ -57,6 +57,10 @@ def agent_decision(agent_id: str) -> str:
     return f"agent.decision.{agent_id}"
 
 
+def agent_score(agent_id: str) -> str:
+    return f"agent.score.{agent_id}"
+
+
 def agent_fault(agent_id: str) -> str:
     return f"agent.fault.{agent_id}"
 
@@ -92,6 +96,7 @@ TOPIC_TYPES: Final[dict[str, type]] = {
     "agent.lifecycle": events.AgentLifecycle,
     "agent.decision": events.AgentDecision,
     "agent.fault": events.AgentFault,
+    "agent.score": events.AgentScored,
     "forge.progress": events.ForgeProgress,
     "signal": events.SignalUpdate,
 }

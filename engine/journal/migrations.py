@@ -106,7 +106,22 @@ _V2_AGENT_DECISIONS = """
         CREATE INDEX agent_decisions_by_agent ON agent_decisions(agent_id, ts);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_AGENT_DECISIONS)
+# The Watchtower's log: every evaluation (keep / reap / undecided), every reap and
+# what replaced it, with the reason and the figures (JSON).
+_V3_WATCHTOWER = """
+        CREATE TABLE watchtower_log (
+            id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts       INTEGER NOT NULL,
+            agent_id TEXT NOT NULL,
+            symbol   TEXT NOT NULL,
+            event    TEXT NOT NULL,
+            reason   TEXT NOT NULL,
+            figures  TEXT NOT NULL
+        );
+        CREATE INDEX watchtower_log_by_agent ON watchtower_log(agent_id, ts);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_INITIAL, _V2_AGENT_DECISIONS, _V3_WATCHTOWER)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -83,6 +83,13 @@ class JournalReader:
         ).fetchall()
         return [dict(r) | {"detail": json.loads(r["detail"])} for r in rows]
 
+    def watchtower_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The Watchtower's newest lines first, ``figures`` decoded."""
+        rows = self._conn.execute(
+            "SELECT * FROM watchtower_log ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [dict(r) | {"figures": json.loads(r["figures"])} for r in rows]
+
     def performance(self, agent_id: str, since_ts: int = 0) -> list[dict[str, Any]]:
         rows = self._conn.execute(
             "SELECT * FROM performance WHERE agent_id=? AND ts>=? ORDER BY ts", (agent_id, since_ts)

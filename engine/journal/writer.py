@@ -260,6 +260,22 @@ class Journal:
             ),
         )
 
+    def record_watchtower(
+        self,
+        ts: int,
+        agent_id: str,
+        symbol: str,
+        event: str,
+        reason: str,
+        figures: dict[str, Any],
+    ) -> Future[None]:
+        """One line of the Watchtower's log (an evaluation, a reap, a replacement)."""
+        return self.submit(
+            "INSERT INTO watchtower_log (ts, agent_id, symbol, event, reason, figures)"
+            " VALUES (?,?,?,?,?,?)",
+            (ts, agent_id, symbol, event, reason, json.dumps(figures, sort_keys=True, default=str)),
+        )
+
     def record_performance(
         self, agent_id: str, ts: int, equity: float, pnl: float, position: float, trades: int
     ) -> Future[None]:

@@ -15,10 +15,10 @@ import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -75,10 +75,14 @@ def run_history(
     timeout_s: float = 900.0,
     progress: bool = False,
     extra_args: Sequence[str] = (),
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Path]:
     """Run the simulator's history mode; return symbol -> CSV path.
 
-    Raises ``DataError`` if the binary is missing, fails, or exceeds ``timeout_s``.
+    ``stop`` kills the run when set (an engine stopping); ``on_progress(done, total)``
+    hears the simulated minutes as they pass. Raises ``DataError`` if the binary is
+    missing, fails, is stopped, or exceeds ``timeout_s``.
     """
     if not Path(binary).is_file():
         raise DataError(f"cerebellum_core binary not found at {binary}; build it with `make setup`")
@@ -99,6 +103,33 @@ def run_history(
     cmd += list(extra_args)
     log.info("running %s", " ".join(cmd))
     bar = tqdm(total=minutes, desc="simulating", unit="min", disable=not progress, leave=False)
+    try:
+        returncode, expired, tail = _watch(cmd, timeout_s, stop, bar, on_progress, minutes)
+    finally:
+        bar.close()
+    if stop is not None and stop.is_set():
+        raise DataError("cerebellum_core history stopped before it finished")
+    if returncode != 0:
+        why = f"timed out after {timeout_s:.0f} s" if expired else f"exit code {returncode}"
+        raise DataError(f"cerebellum_core history failed ({why}): " + " | ".join(tail[-5:]))
+    out: dict[str, Path] = {}
+    for symbol in symbols:
+        path = Path(out_dir) / f"{symbol_to_dirname(symbol)}_1m.csv"
+        if not path.is_file():
+            raise DataError(f"cerebellum_core history wrote no file for {symbol} ({path})")
+        out[symbol] = path
+    return out
+
+
+def _watch(
+    cmd: list[str],
+    timeout_s: float,
+    stop: threading.Event | None,
+    bar: Any,
+    on_progress: Callable[[int, int], None] | None,
+    minutes: int,
+) -> tuple[int, bool, list[str]]:
+    """Run ``cmd`` until it ends, is stopped or times out: (exit code, timed out, last lines)."""
     tail: list[str] = []
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
@@ -109,8 +140,16 @@ def run_history(
             expired.set()
             proc.kill()
 
+        def watch_stop() -> None:
+            while proc.poll() is None:
+                if stop is not None and stop.wait(0.2):
+                    proc.kill()
+                    return
+
         timer = threading.Timer(timeout_s, expire)
         timer.start()
+        if stop is not None:
+            threading.Thread(target=watch_stop, name="history-stop", daemon=True).start()
         try:
             assert proc.stderr is not None
             for line in proc.stderr:
@@ -119,24 +158,12 @@ def run_history(
                 if match:
                     bar.n = int(match.group(1))
                     bar.refresh()
+                    if on_progress is not None:
+                        on_progress(int(match.group(1)), minutes)
             proc.wait()
         finally:
             timer.cancel()
-            bar.close()
-    if proc.returncode != 0:
-        why = (
-            f"timed out after {timeout_s:.0f} s"
-            if expired.is_set()
-            else f"exit code {proc.returncode}"
-        )
-        raise DataError(f"cerebellum_core history failed ({why}): " + " | ".join(tail[-5:]))
-    out: dict[str, Path] = {}
-    for symbol in symbols:
-        path = Path(out_dir) / f"{symbol_to_dirname(symbol)}_1m.csv"
-        if not path.is_file():
-            raise DataError(f"cerebellum_core history wrote no file for {symbol} ({path})")
-        out[symbol] = path
-    return out
+    return proc.returncode, expired.is_set(), tail
 
 
 def simulate_into_store(
@@ -150,6 +177,8 @@ def simulate_into_store(
     replace: bool = True,
     timeout_s: float = 900.0,
     progress: bool = False,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[SimulatedSeries]:
     """Simulate ``days`` of 1m bars for ``symbols`` and store them under exchange ``sim``.
 
@@ -169,6 +198,8 @@ def simulate_into_store(
             start_ms=start_ms,
             timeout_s=timeout_s,
             progress=progress,
+            stop=stop,
+            on_progress=on_progress,
         )
         for symbol, path in files.items():
             frame = read_history_csv(path)

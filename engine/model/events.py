@@ -154,6 +154,22 @@ class AgentLifecycle(msgspec.Struct, frozen=True):
     event_id: str = msgspec.field(default_factory=new_event_id)
 
 
+class AgentScored(msgspec.Struct, frozen=True):
+    """The Watchtower's evaluation of one agent: its figures and verdict.
+
+    ``verdict``: ``keep``, ``reap`` (and it was reaped), ``undecided`` (too few
+    round trips yet). ``figures``: equity, pnl, realized_pnl, fees, position, trades,
+    wins, hit_rate, sharpe, max_drawdown.
+    """
+
+    agent_id: str
+    symbol: str
+    ts_event: int
+    verdict: str
+    reason: str
+    figures: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class AgentFault(msgspec.Struct, frozen=True):
     """An agent's decision failed (an exception or a timeout); counted, and an alert.
 

@@ -7,7 +7,15 @@ from typing import Any
 
 from engine.config import CrucibleConfig, config_with_overrides
 
+# Tests that are not about the living population do not grow one: no forge tasks, no
+# sim history, no reaping in the background (a test asks for them explicitly).
+QUIET_POPULATION: dict[str, Any] = {
+    "deployment": {"enabled": False},
+    "watchtower": {"enabled": False},
+}
+
 
 def make_config(tmp_path: Path, **overrides: Any) -> CrucibleConfig:
     """Default config with ``paths.root`` at ``tmp_path`` and section overrides merged in."""
-    return config_with_overrides({"paths": {"root": str(tmp_path)}, **overrides})
+    sections = {**QUIET_POPULATION, **overrides}
+    return config_with_overrides({"paths": {"root": str(tmp_path)}, **sections})

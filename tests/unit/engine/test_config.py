@@ -21,7 +21,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_default_config_loads_with_sim_venue_and_deployment() -> None:
     cfg = load_config()
     assert cfg.venue.kind == "sim"
-    assert cfg.deployment.agents == {"BTC/USDT": 4, "ETH/USDT": 2}
+    # The default deployment shows every symbol of the universe.
+    assert set(cfg.deployment.agents) == set(cfg.universe.symbols)
+    assert all(n >= 1 for n in cfg.deployment.agents.values())
     assert "BTC/USDT" in cfg.universe.symbols
 
 

@@ -1,0 +1,96 @@
+"""The Singularity's slots: a rejected task is retried for its slot with a new seed after a
+back-off, and the reason is kept. Real components (forge supervisor with worker processes,
+arena, gateway) with a stub forge job that rejects at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.agents.arena import Arena
+from engine.agents.singularity import Singularity
+from engine.agents.training_history import TrainingHistory
+from engine.core.bus import EventBus
+from engine.core.clock import LiveClock
+from engine.core.tasks import TaskSupervisor
+from engine.execution.gateway import OrderGateway
+from engine.execution.link import CerebellumLink
+from engine.execution.order_tracker import OrderTracker
+from engine.execution.portfolio import Portfolio
+from engine.forge.supervisor import ForgeSupervisor
+from engine.journal import Journal
+from engine.marketdata.store import BarStore
+from engine.risk.manager import RiskManager
+from tests.kit.configs import make_config
+from tests.kit.engine_harness import wait_until
+
+STUBS = "tests.unit.engine.forge.stub_workers"
+
+
+def _fresh_history(store: BarStore, symbols: tuple[str, ...], days: int) -> None:
+    end = pd.Timestamp.now(tz="UTC").floor("min")
+    index = pd.date_range(end=end, periods=days * 1440, freq="1min", tz="UTC", name="ts")
+    close = 100.0 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, len(index))))
+    bars = pd.DataFrame(
+        {"open": close, "high": close * 1.001, "low": close * 0.999, "close": close, "volume": 1.0},
+        index=index,
+    )
+    for symbol in symbols:
+        store.write("sim", symbol, "1m", bars)
+
+
+async def test_a_rejected_slot_is_retried_with_a_new_seed_after_a_back_off(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
+    config = make_config(
+        tmp_path,
+        deployment={
+            "enabled": True,
+            "agents": {"BTC/USDT": 1, "ETH/USDT": 0, "SOL/USDT": 0},
+            "retry_backoff_s": 0.5,
+            "check_interval_s": 0.1,
+            "history_days": 3,
+        },
+    )
+    clock, tasks = LiveClock(), TaskSupervisor()
+    bus = EventBus(tasks)
+    journal = Journal(config.paths.resolve(config.paths.journal))
+    journal.open()
+    orders, portfolio = OrderTracker(), Portfolio(100_000.0)
+    link = CerebellumLink(config, bus, clock, tasks, journal)
+    risk = RiskManager(config, bus, clock, tasks, journal, portfolio, orders)
+    gateway = OrderGateway(config, bus, clock, tasks, link, risk, orders, portfolio, journal)
+    arena = Arena(config, bus, clock, tasks, journal, gateway)
+    forge = ForgeSupervisor(bus, clock, config, tasks, journal=journal)
+    history = TrainingHistory(config, clock, cerebellum_binary)
+    _fresh_history(history.store, config.universe.symbols, 3)
+    singularity = Singularity(
+        config, clock, tasks, arena, forge, history, entrypoint=f"{STUBS}:evolve_briefly"
+    )
+    await forge.start()
+    await singularity.start()
+    try:
+        slot = singularity.slots["BTC/USDT#0"]
+        seeds: list[int | None] = []
+
+        def retried() -> bool:
+            if slot.last_seed is not None and slot.last_seed not in seeds:
+                seeds.append(slot.last_seed)
+            return len(seeds) >= 2 and slot.last_outcome == "rejected"
+
+        await wait_until(retried, 60, "a second attempt at the slot")
+        assert history.detail.endswith("is recent")  # the fresh store was not simulated over
+        assert list(singularity.slots) == ["BTC/USDT#0"]
+        assert slot.attempts >= 2
+        assert seeds[0] != seeds[1]
+        assert slot.last_reason == "no edge for BTC/USDT"
+        assert slot.retry_at_ns != 0  # a back-off is set
+        assert slot.agent_id is None
+    finally:
+        await singularity.stop()
+        await forge.stop()
+        await tasks.stop()
+        await asyncio.get_running_loop().run_in_executor(None, journal.close)
