@@ -13,12 +13,16 @@ from engine.agents.scoring import Score
 from engine.agents.singularity import Singularity, SlotStatus
 from engine.agents.summary import AgentSummary
 from engine.agents.watchtower import Watchtower
+from engine.alerts import AlertCenter
 from engine.core.errors import CrucibleError
 from engine.core.ids import ClientOrderIdGenerator
 from engine.execution.gateway import OrderGateway
 from engine.execution.protocol import Ack, Instrument, SnapshotReport
+from engine.forge.supervisor import ForgeSupervisor
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, Side, TimeInForce
+from engine.model.events import Alert
+from engine.model.market import Bar
 from engine.model.numbers import on_grid
 
 MANUAL_STRATEGY = "manual"
@@ -44,12 +48,16 @@ class EngineCommands:
         *,
         singularity: Singularity | None = None,
         watchtower: Watchtower | None = None,
+        forge: ForgeSupervisor | None = None,
+        alerts: AlertCenter | None = None,
     ) -> None:
         self._gateway = gateway
         self._symbols = symbols
         self._arena = arena
         self._singularity = singularity
         self._watchtower = watchtower
+        self._forge = forge
+        self._alerts = alerts
         self._ids = ClientOrderIdGenerator("M")
 
     def instrument(self, symbol: str) -> Instrument | None:
@@ -183,3 +191,27 @@ class EngineCommands:
         if self._watchtower is None:
             raise CrucibleError("this engine runs no watchtower")
         return await self._watchtower.evaluate(reap=reap)
+
+    def cancel_forge_task(self, task_id: str) -> bool:
+        """Cancel a queued or running forge task (its worker is killed); False if not active."""
+        if self._forge is None:
+            raise CrucibleError("this engine runs no forge")
+        return self._forge.cancel(task_id)
+
+    # -- alerts ----------------------------------------------------------------------
+    def alerts(self) -> list[Alert]:
+        """Every alert kept (acknowledged or not), oldest first."""
+        return [] if self._alerts is None else list(self._alerts.alerts.values())
+
+    def acknowledge_alert(self, alert_id: int) -> Alert:
+        """Mark one alert seen (KeyError for an unknown id)."""
+        if self._alerts is None:
+            raise CrucibleError("this engine keeps no alerts")
+        return self._alerts.acknowledge(alert_id)
+
+    # -- market ------------------------------------------------------------------------
+    async def recent_bars(self, symbol: str, limit: int = 240) -> list[Bar]:
+        """The venue's latest closed 1m bars of ``symbol`` (a chart opens with them)."""
+        if symbol not in self._symbols:
+            raise OrderValidationError("symbol", f"{symbol!r} is not in the configured universe")
+        return await self._gateway.recent_bars(symbol, "1m", limit)

@@ -6,6 +6,7 @@ from engine.agents.arena import Arena
 from engine.agents.singularity import Singularity
 from engine.agents.training_history import TrainingHistory
 from engine.agents.watchtower import Watchtower
+from engine.alerts import AlertCenter
 from engine.api import EngineCommands
 from engine.config import CrucibleConfig
 from engine.core.clock import Clock
@@ -48,6 +49,8 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     """
     engine = CrucibleEngine(config, clock=clock)
     bus, clk, sup = engine.bus, engine.clock, engine.supervisor
+    alerts = AlertCenter(bus, clk)
+    engine.add_component(alerts)  # first: it hears what every other part says
     router = MarketDataRouter(bus, clk, config.data)
     link = CerebellumLink(
         config,
@@ -95,7 +98,13 @@ def build_engine(config: CrucibleConfig, *, clock: Clock | None = None) -> Cruci
     for part in (arena, forge, singularity, watchtower):
         engine.add_component(part)
     commands = EngineCommands(
-        gateway, config.universe.symbols, arena, singularity=singularity, watchtower=watchtower
+        gateway,
+        config.universe.symbols,
+        arena,
+        singularity=singularity,
+        watchtower=watchtower,
+        forge=forge,
+        alerts=alerts,
     )
     engine.attach(link, gateway, commands)
     return engine

@@ -47,6 +47,7 @@ RISK_PORTFOLIO: Final = "risk.portfolio"
 LINK_STATE: Final = "link.state"
 ENGINE_STATE: Final = "engine.state"
 ENGINE_TASK_FAILED: Final = "engine.task_failed"
+ALERT: Final = "alert"
 
 
 def agent_lifecycle(agent_id: str) -> str:
@@ -98,6 +99,7 @@ TOPIC_TYPES: Final[dict[str, type]] = {
     "agent.fault": events.AgentFault,
     "agent.score": events.AgentScored,
     "forge.progress": events.ForgeProgress,
+    "alert": events.Alert,
     "signal": events.SignalUpdate,
 }
 

@@ -37,7 +37,7 @@ FINAL_STAGE = {
     "rejected": ForgeStage.REJECTED,
     "failed": ForgeStage.FAILED,
     "timed_out": ForgeStage.TIMED_OUT,
-    "cancelled": ForgeStage.FAILED,
+    "cancelled": ForgeStage.CANCELLED,
 }
 
 
@@ -54,6 +54,8 @@ class _Running:
     started_ns: int = 0
     started_mono_ns: int = 0
     stage: ForgeStage = ForgeStage.QUEUED
+    cancelled: bool = False  # by an operator (not by the engine stopping)
+    job_task: asyncio.Task[ForgeOutcome] | None = None
     done: asyncio.Future[ForgeOutcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -104,6 +106,9 @@ class ForgeSupervisor:
         for r in runners:
             r.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
+        # Jobs whose runner was cancelled kill their workers as they end: wait for that.
+        jobs = [r.job_task for r in self._by_task.values() if r.job_task is not None]
+        await asyncio.gather(*jobs, return_exceptions=True)
         for running in list(self._by_task.values()):
             self._finish(
                 running, ForgeOutcome("cancelled", "the engine stopped before the task finished")
@@ -145,6 +150,18 @@ class ForgeSupervisor:
             raise KeyError(f"unknown forge task {task_id}")
         return await asyncio.wait_for(asyncio.shield(running.done), timeout)
 
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a queued or running task (its worker is killed); False if it is not active."""
+        running = self._by_task.get(task_id)
+        if running is None:
+            return False
+        running.cancelled = True
+        if running.job_task is not None:
+            running.job_task.cancel()
+        else:
+            self._finish(running, ForgeOutcome("cancelled", "cancelled by the operator"))
+        return True
+
     @property
     def active_slots(self) -> dict[str, str]:
         return dict(self._by_slot)
@@ -170,7 +187,8 @@ class ForgeSupervisor:
         while True:
             running = await queue.get()
             try:
-                await self._run_one(running)
+                if not running.cancelled:
+                    await self._run_one(running)
             finally:
                 queue.task_done()
 
@@ -180,13 +198,21 @@ class ForgeSupervisor:
             raise OperationalError("no forge backend")
         running.started_mono_ns = self._clock.monotonic_ns()
         self._journal_run(running, "RUNNING")
-        try:
-            outcome = await backend.run(
+        running.job_task = self._tasks.spawn(
+            f"forge:job-{running.job.task.task_id}",
+            backend.run(
                 running.job,
                 lambda update: self._publish(running, update),
                 self._config.forge.task_timeout_s,
-            )
+            ),
+        )
+        try:
+            outcome = await running.job_task
         except asyncio.CancelledError:
+            if running.cancelled:  # an operator's cancel: the worker was killed, carry on
+                self._finish(running, ForgeOutcome("cancelled", "cancelled by the operator"))
+                return
+            running.job_task.cancel()
             self._finish(
                 running, ForgeOutcome("cancelled", "the engine stopped while the task ran")
             )

@@ -113,3 +113,4 @@ class ForgeStage(StrEnum):
     FAILED = "FAILED"
     REJECTED = "REJECTED"
     TIMED_OUT = "TIMED_OUT"
+    CANCELLED = "CANCELLED"

@@ -154,6 +154,24 @@ class AgentLifecycle(msgspec.Struct, frozen=True):
     event_id: str = msgspec.field(default_factory=new_event_id)
 
 
+class Alert(msgspec.Struct, frozen=True):
+    """Something a person should see; it stays until acknowledged (``engine/alerts.py``).
+
+    ``severity``: ``info``, ``warning`` or ``critical``. A repeat of the same
+    unacknowledged alert (same ``key``) raises ``count`` and ``ts_last``.
+    """
+
+    alert_id: int
+    key: str
+    severity: str
+    source: str
+    message: str
+    ts_event: int
+    ts_last: int
+    count: int = 1
+    acknowledged: bool = False
+
+
 class AgentScored(msgspec.Struct, frozen=True):
     """The Watchtower's evaluation of one agent: its figures and verdict.
 
