@@ -6,12 +6,15 @@ validate and go through the order gateway (where the pre-trade checks run).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
+from typing import Any
 
 from engine.agents.arena import Arena
 from engine.agents.scoring import Score
 from engine.agents.singularity import Singularity, SlotStatus
-from engine.agents.summary import AgentSummary
+from engine.agents.summary import AgentDetail, AgentSummary, agent_detail
 from engine.agents.watchtower import Watchtower
 from engine.alerts import AlertCenter
 from engine.core.errors import CrucibleError
@@ -19,6 +22,7 @@ from engine.core.ids import ClientOrderIdGenerator
 from engine.execution.gateway import OrderGateway
 from engine.execution.protocol import Ack, Instrument, SnapshotReport
 from engine.forge.supervisor import ForgeSupervisor
+from engine.journal.queries import JournalReader
 from engine.model.commands import NewOrder
 from engine.model.enums import OrderType, Side, TimeInForce
 from engine.model.events import Alert
@@ -215,3 +219,38 @@ class EngineCommands:
         if symbol not in self._symbols:
             raise OrderValidationError("symbol", f"{symbol!r} is not in the configured universe")
         return await self._gateway.recent_bars(symbol, "1m", limit)
+
+    # -- what the cockpit shows of one agent, and of the forge ---------------------------
+    async def agent_detail(self, agent_id: str, decisions: int = 50) -> AgentDetail:
+        """One agent's specialists, trades, equity samples and recent decisions (journal reads
+        run off the event loop)."""
+        agent = self.arena.agents.get(agent_id)
+        if agent is None:
+            raise KeyError(f"no live agent {agent_id!r}")
+        path = self._gateway.journal_path
+
+        def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            reader = JournalReader(path)
+            try:
+                return reader.decisions(agent_id, decisions), reader.performance(agent_id)
+            finally:
+                reader.close()
+
+        recent, equity = await asyncio.get_running_loop().run_in_executor(None, read)
+        return agent_detail(agent, self.arena.mark(agent.symbol), recent, equity)
+
+    async def forge_runs(self) -> list[dict[str, Any]]:
+        """Every forge task the journal knows (status, reason, report with the gauntlet's gates)."""
+        path = self._gateway.journal_path
+
+        def read() -> list[dict[str, Any]]:
+            reader = JournalReader(path)
+            try:
+                rows = reader.forge_runs()
+            finally:
+                reader.close()
+            return [
+                r | {"report": json.loads(r["report"]) if r.get("report") else {}} for r in rows
+            ]
+
+        return await asyncio.get_running_loop().run_in_executor(None, read)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from engine.agents.state import TradeRecord
 from engine.model.enums import AgentState as Lifecycle
 
 if TYPE_CHECKING:
@@ -70,4 +71,44 @@ def summarize(agent: Agent, mark: float | None, halted: bool) -> AgentSummary:
         pending_order=st.pending_order,
         created_ns=int(agent.bundle.metadata.get("created_ns", 0) or 0),
         halted=halted,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDetail:
+    """Everything the cockpit's agent view shows."""
+
+    summary: AgentSummary
+    specialists: tuple[dict[str, Any], ...]  # kind, and the GP expression or top features
+    trades: tuple[TradeRecord, ...]
+    equity: tuple[tuple[int, float], ...]  # (ts ns, equity) from the Watchtower's samples
+    decisions: tuple[dict[str, Any], ...]  # newest first, from the journal
+    trade_stats: dict[str, Any]
+    gauntlet: dict[str, Any]
+
+
+def agent_detail(
+    agent: Agent,
+    mark: float | None,
+    decisions: list[dict[str, Any]],
+    performance: list[dict[str, Any]],
+) -> AgentDetail:
+    meta = agent.bundle.metadata
+    specialists = tuple(
+        {
+            "kind": s.get("kind"),
+            "expression": s.get("expression"),
+            "top_features": s.get("top_features", []),
+            "feature_names": s.get("feature_names", []),
+        }
+        for s in meta.get("specialists", [])
+    )
+    return AgentDetail(
+        summarize(agent, mark, False),
+        specialists,
+        tuple(agent.state.trades),
+        tuple((int(r["ts"]), float(r["equity"])) for r in performance),
+        tuple(decisions),
+        dict(meta.get("trade_stats") or {}),
+        dict(meta.get("gauntlet") or {}),
     )

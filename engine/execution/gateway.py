@@ -14,13 +14,14 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine.config import CrucibleConfig
 from engine.core import topics
 from engine.core.bus import EventBus
 from engine.core.clock import Clock
-from engine.core.errors import LinkDown, OrderRejected, RiskRejected
+from engine.core.errors import LinkDown, OperationalError, OrderRejected, RiskRejected
 from engine.core.tasks import TaskSupervisor
 from engine.execution import protocol
 from engine.execution.link import CerebellumLink
@@ -99,6 +100,13 @@ class OrderGateway:
     @property
     def can_trade(self) -> bool:
         return self._link.can_trade
+
+    @property
+    def journal_path(self) -> Path:
+        """Where the journal is (read-only readers open their own connection)."""
+        if self._journal is None:
+            raise OperationalError("this engine keeps no journal")
+        return self._journal.path
 
     @property
     def instruments(self) -> dict[str, protocol.Instrument]:
