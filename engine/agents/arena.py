@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.agents.agent import Agent, Market, Plan
-from engine.agents.feature_hub import FeatureHub
+from engine.agents.feature_hub import FeatureHub, FeatureWindow
 from engine.agents.inference import Inference
-from engine.agents.signal_board import SignalBoard
+from engine.agents.signal_board import SignalBoard, SignalSnapshot
 from engine.agents.state import AgentState
 from engine.agents.summary import AgentSummary, summarize
 from engine.config import CrucibleConfig
@@ -89,11 +89,12 @@ class Arena:
         self._gateway = gateway
         self.models_dir = config.paths.resolve(config.paths.models_dir)
         self.agents: dict[str, Agent] = {}
-        self.hub = FeatureHub(self._cfg.history_rows)
+        self.hub = FeatureHub(self._cfg.history_rows, self._on_windows)
         self.board = SignalBoard(bus, clock, self._cfg)
         self._pool = ThreadPoolExecutor(self._cfg.workers, thread_name_prefix="crucible-agents")
         self._ids = ClientOrderIdGenerator("A")
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # agent id -> one decision at a time
+        self._bar_t0: dict[str, int] = {}  # symbol -> when its latest bar was published
         self._subs: list[Subscription] = []
         self._restored: dict[str, dict[str, Any]] = {}
         self._last_skip: dict[str, str] = {}
@@ -185,16 +186,18 @@ class Arena:
             agent.pause("paused before the restart")
         return agent
 
-    async def _warm(self, window: Any) -> None:
+    async def _warm(self, window: FeatureWindow) -> None:
         """Feed a new window the venue's recent bars (as many as its features need)."""
         limit = min(MAX_WARMUP_BARS, window.warmup_bars + self._cfg.history_rows)
-        try:
-            bars = await self._gateway.recent_bars(window.symbol, LIVE_TIMEFRAME, limit)
-        except (CrucibleError, TimeoutError) as exc:
-            log.warning("no recent bars for %s (%s): features warm up live", window.symbol, exc)
-            return
+        bars: dict[str, list[Bar]] = {}
+        for symbol in (window.symbol, *window.context_symbols):
+            try:
+                bars[symbol] = await self._gateway.recent_bars(symbol, LIVE_TIMEFRAME, limit)
+            except (CrucibleError, TimeoutError) as exc:
+                log.warning("no recent bars for %s (%s): features warm up live", symbol, exc)
+                bars[symbol] = []
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, lambda: [window.update(b) for b in bars])
+        await loop.run_in_executor(self._pool, self.hub.warm, window, bars)
 
     async def remove(self, agent_id: str, reason: str, *, archive: bool = False) -> None:
         """Flatten the agent, stop it and (``archive``) move its bundle to models/archive/."""
@@ -276,22 +279,28 @@ class Arena:
 
     # -- bars -----------------------------------------------------------------------------
     def _on_bar(self, _topic: str, bar: Bar) -> None:
-        if bar.timeframe != LIVE_TIMEFRAME or not bar.closed:
-            return
-        t0 = time.monotonic_ns()
-        self._supervisor.spawn(f"arena:{bar.symbol}", self._run_bar(bar, t0))
+        if bar.timeframe == LIVE_TIMEFRAME and bar.closed:
+            self._bar_t0[bar.symbol] = time.monotonic_ns()
+            self.hub.on_bar(bar)  # synchronous, in bar order; ready windows come to _on_windows
 
-    async def _run_bar(self, bar: Bar, t0: int) -> None:
-        lock = self._locks.setdefault(bar.symbol, asyncio.Lock())
+    def _on_windows(self, windows: list[FeatureWindow]) -> None:
+        for window in windows:
+            agents = [a for a in self.agents.values() if a.window is window]
+            if agents:
+                t0 = self._bar_t0.get(window.symbol, time.monotonic_ns())
+                self._supervisor.spawn(f"arena:{window.symbol}", self._run_window(agents, t0))
+
+    async def _run_window(self, agents: list[Agent], t0: int) -> None:
+        signals = self.board.snapshot(agents[0].symbol)
+        await asyncio.gather(*(self._step_once(a, signals, t0) for a in agents))
+
+    async def _step_once(self, agent: Agent, signals: SignalSnapshot, t0: int) -> None:
+        """One decision at a time per agent (a late step waits and decides on the newest bar)."""
+        lock = self._locks.setdefault(agent.id, asyncio.Lock())
         async with lock:
-            updated = {id(w) for w in self.hub.on_bar(bar)}
-            agents = [a for a in self.agents.values() if id(a.window) in updated]
-            if not agents:
-                return
-            signals = self.board.snapshot(bar.symbol)
-            await asyncio.gather(*(self._step(a, signals, t0) for a in agents))
+            await self._step(agent, signals, t0)
 
-    async def _step(self, agent: Agent, signals: Any, t0: int) -> None:
+    async def _step(self, agent: Agent, signals: SignalSnapshot, t0: int) -> None:
         if self.halted or not agent.trading:
             why = "engine halted" if self.halted else f"paused: {agent.pause_reason}"
             self._record(agent, Plan("skip", why))

@@ -7,14 +7,21 @@ last ``rows`` feature rows as a frame (GP trees use rolling windows over
 them) and the closes (for the label barriers' volatility). A window is warmed
 up on the venue's recent bars when it is created, so agents need not wait
 hours for their slowest feature.
+
+A window whose features read other symbols (cross-asset features read the
+leader's bar of the same minute) waits for those bars: its own bar is held
+until the context bars of that minute have arrived, or ``grace_s`` has passed
+(then the context counts as a missing minute, as in the batch features).
+Updated windows are handed to ``on_ready``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -38,7 +45,8 @@ class FeatureWindow:
         self.feature_set_id = factory.feature_set_id
         self.names = list(factory.feature_names)
         self.warmup_bars = factory.warmup_bars
-        self._stream = factory.incremental()
+        self.context_symbols = factory.context_symbols(symbol)
+        self._stream = factory.incremental(symbol)
         self._rows = rows
         self._values = np.full((rows, len(self.names)), np.nan)
         self._index = np.zeros(rows, dtype=np.int64)
@@ -48,10 +56,10 @@ class FeatureWindow:
         self._frame: pd.DataFrame | None = None
         self._vol: dict[int, float] = {}
 
-    def update(self, bar: Bar) -> bool:
-        """Add one closed 1m bar; False (and nothing changed) for a bar it cannot take."""
+    def update(self, bar: Bar, context: Mapping[str, Bar] | None = None) -> bool:
+        """Add one closed 1m bar (and its minute's context bars); False if it cannot take it."""
         try:
-            row = self._stream.update(bar)
+            row = self._stream.update(bar, context)
         except DataError as exc:
             log.debug("feature window %s: %s", self.symbol, exc)
             return False
@@ -111,9 +119,18 @@ class FeatureWindow:
 class FeatureHub:
     """The feature windows every loaded agent needs, keyed by (symbol, feature set id)."""
 
-    def __init__(self, rows: int) -> None:
+    def __init__(
+        self,
+        rows: int,
+        on_ready: Callable[[list[FeatureWindow]], None] | None = None,
+        grace_s: float = 3.0,
+    ) -> None:
         self._rows = rows
+        self._on_ready = on_ready or (lambda _w: None)
+        self._grace_s = grace_s
         self.windows: dict[tuple[str, str], FeatureWindow] = {}
+        self._latest: dict[str, Bar] = {}  # symbol -> its newest closed 1m bar
+        self._held: dict[tuple[str, str], Bar] = {}  # window key -> its bar awaiting context
 
     def window_for(
         self, symbol: str, features_config: Mapping[str, Any], feature_set_id: str
@@ -132,10 +149,64 @@ class FeatureHub:
         window = self.windows[key] = FeatureWindow(symbol, factory, self._rows)
         return window, True
 
-    def on_bar(self, bar: Bar) -> list[FeatureWindow]:
-        """Feed a closed 1m bar to the symbol's windows; return those it updated."""
-        return [w for (s, _), w in self.windows.items() if s == bar.symbol and w.update(bar)]
+    def on_bar(self, bar: Bar) -> None:
+        """A closed 1m bar: update the windows it completes; ``on_ready`` hears which."""
+        self._latest[bar.symbol] = bar
+        ready: list[FeatureWindow] = []
+        for key, window in self.windows.items():
+            if key[0] == bar.symbol:
+                held = self._held.pop(key, None)
+                if held is not None:  # the previous minute's context never came
+                    self._update(window, held, ready)
+                if self._context_of(window, bar) is None:
+                    self._held[key] = bar
+                    asyncio.get_running_loop().call_later(self._grace_s, self._release, key, bar)
+                else:
+                    self._update(window, bar, ready)
+            elif bar.symbol in window.context_symbols:
+                held = self._held.get(key)
+                if held is not None and self._context_of(window, held) is not None:
+                    del self._held[key]
+                    self._update(window, held, ready)
+        if ready:
+            self._on_ready(ready)
+
+    def _context_of(self, window: FeatureWindow, bar: Bar) -> dict[str, Bar] | None:
+        """The window's context bars of ``bar``'s minute, or None while one is missing."""
+        context = {}
+        for symbol in window.context_symbols:
+            other = self._latest.get(symbol)
+            if other is None or other.ts_open != bar.ts_open:
+                return None
+            context[symbol] = other
+        return context
+
+    def _update(self, window: FeatureWindow, bar: Bar, ready: list[FeatureWindow]) -> None:
+        if window.update(bar, self._context_of(window, bar) or {}):
+            ready.append(window)
+
+    def _release(self, key: tuple[str, str], bar: Bar) -> None:
+        """The grace period is over: the held bar goes in without its context."""
+        window = self.windows.get(key)
+        if window is None or self._held.get(key) is not bar:
+            return
+        del self._held[key]
+        ready: list[FeatureWindow] = []
+        self._update(window, bar, ready)
+        if ready:
+            self._on_ready(ready)
+
+    @staticmethod
+    def warm(window: FeatureWindow, bars: Mapping[str, list[Bar]]) -> int:
+        """Feed a new window the recent bars of its symbol and context symbols (in order)."""
+        by_minute = {s: {b.ts_open: b for b in bars.get(s, [])} for s in window.context_symbols}
+        fed = 0
+        for bar in bars.get(window.symbol, []):
+            context = {s: m[bar.ts_open] for s, m in by_minute.items() if bar.ts_open in m}
+            fed += window.update(bar, context)
+        return fed
 
     def release(self, unused: Iterable[tuple[str, str]]) -> None:
         for key in unused:
             self.windows.pop(key, None)
+            self._held.pop(key, None)
