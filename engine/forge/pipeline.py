@@ -1,7 +1,7 @@
 """One forge task end to end (runs inside a worker process; no engine, no event loop).
 
 load bars -> features -> labels and splits -> GP evolution -> GBM training ->
-bake-off on validation (best candidate of each kind) -> gauntlet on the
+bake-off on validation (forward selection of the members) -> gauntlet on the
 untouched holdout (the members' ensemble vote) -> registry. The result is a
 registered agent or a rejection that names the failed gates.
 """

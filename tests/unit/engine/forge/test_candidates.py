@@ -1,4 +1,5 @@
-"""The bake-off keeps the best eligible candidate of each kind; GBM kinds that cannot train are skipped."""
+"""The bake-off selects members forward from the best eligible candidate; GBM kinds that cannot
+train are skipped."""
 
 from __future__ import annotations
 
