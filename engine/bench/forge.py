@@ -8,6 +8,12 @@
   bars and scaled to 50,000 rows, plus the same backtest.
 * ``forge_small_cycle_s``: one ``--budget small`` forge task end to end on 90
   days of simulated 1m bars (20 with ``--quick``), in a spawned worker.
+* ``population_fill_s``: a headless engine with the default ``[deployment]`` and an
+  empty models directory, from start until two thirds of its slots hold agents that
+  passed the gauntlet (the sim history simulated, forge tasks, joining the arena all
+  included); ``population_first_agent_s``, ``population_full_s`` (NaN when some slots
+  never fill: on the sim the forge honestly rejects BTC, see docs/forge.md) and
+  ``population_filled`` within 15 minutes (5 with ``--quick``).
 """
 
 from __future__ import annotations
@@ -204,4 +210,48 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if not math.isfinite(cycle_s):
         raise RuntimeError("forge cycle did not finish")
+    # The default deployment from an empty models directory: two thirds of its slots is
+    # the target (BTC, which no leader moves, has no edge the gauntlet passes on the sim).
+    result |= run_population(args.quick)
     return result
+
+
+async def _fill_population(root: Path, timeout_s: float) -> dict[str, Any]:
+    """A headless engine with the default deployment and an empty models directory: when do
+    its slots fill (history simulation, forging, joining the arena all included)?"""
+    from engine.assembly import build_engine
+    from engine.config import load_config
+
+    config = load_config(root=root)
+    engine = build_engine(config)
+    slots = sum(config.deployment.agents.values())
+    two_thirds = math.ceil(slots * 2 / 3)
+    t0 = time.perf_counter()
+    await engine.start()
+    joined: list[float] = []
+    try:
+        while time.perf_counter() - t0 < timeout_s and len(joined) < slots:
+            await asyncio.sleep(1.0)
+            filled = sum(1 for s in engine.commands.slots() if s.agent_id)
+            while len(joined) < filled:
+                joined.append(time.perf_counter() - t0)
+    finally:
+        await engine.stop()
+    nan = float("nan")
+    return {
+        "population_slots": float(slots),
+        "population_filled": float(len(joined)),
+        "population_first_agent_s": joined[0] if joined else nan,
+        "population_fill_s": joined[two_thirds - 1] if len(joined) >= two_thirds else nan,
+        "population_full_s": joined[slots - 1] if len(joined) >= slots else nan,
+    }
+
+
+def run_population(quick: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="crucible-bench-population-") as tmp:
+        figures = asyncio.run(_fill_population(Path(tmp), 300.0 if quick else 900.0))
+    print(
+        f"population: {figures['population_filled']:.0f} of {figures['population_slots']:.0f} "
+        f"slots filled; two thirds after {figures['population_fill_s']:.0f} s"
+    )
+    return figures
