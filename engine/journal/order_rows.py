@@ -49,6 +49,12 @@ class ReportFields(_Owned, Protocol):
     """What an order's state and its fill need (OrderUpdate has it)."""
 
     @property
+    def order_type(self) -> str: ...
+    @property
+    def qty(self) -> float: ...
+    @property
+    def price(self) -> float | None: ...
+    @property
     def status(self) -> str: ...
     @property
     def cum_qty(self) -> float: ...
@@ -86,11 +92,19 @@ UPSERT_ANSWERED = (
     " ts_updated=excluded.ts_updated"
     " WHERE status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= excluded.cum_qty"
 )
-UPDATE_ORDER = (
-    "UPDATE orders SET status=?, cum_qty=?, avg_price=?, venue_order_id=COALESCE(?, venue_order_id),"
-    " reason=?, ts_updated=? WHERE client_order_id=?"
+# A report updates its order's row; an order the engine did not send (the core's flatten
+# and kill-switch orders, a venue's liquidation) gets its row from its first report, with
+# the flags a report does not carry at their defaults (GTC, not post-only, not reduce-only).
+UPSERT_REPORTED = (
+    "INSERT INTO orders (client_order_id, strategy_id, symbol, side, order_type, qty, price,"
+    " time_in_force, post_only, reduce_only, status, cum_qty, avg_price, venue_order_id, reason,"
+    " ts_created, ts_updated) VALUES (?,?,?,?,?,?,?,'GTC',0,0,?,?,?,?,?,?,?)"
+    " ON CONFLICT(client_order_id) DO UPDATE SET status=excluded.status,"
+    " cum_qty=excluded.cum_qty, avg_price=excluded.avg_price,"
+    " venue_order_id=COALESCE(excluded.venue_order_id, venue_order_id), reason=excluded.reason,"
+    " ts_updated=excluded.ts_updated"
     # A replayed (older) report never moves an order backwards.
-    " AND status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= ?"
+    " WHERE status NOT IN ('FILLED','CANCELED','REJECTED') AND cum_qty <= excluded.cum_qty"
 )
 INSERT_FILL = (
     "INSERT OR IGNORE INTO fills (exec_id, client_order_id, strategy_id, symbol, side, qty,"
@@ -139,17 +153,23 @@ def answered_row(o: OrderFields, ts: int, u: ReportFields) -> tuple[Any, ...]:
     )
 
 
-def update_row(u: ReportFields) -> tuple[Any, ...]:
-    """Parameters of UPDATE_ORDER."""
+def reported_row(u: ReportFields) -> tuple[Any, ...]:
+    """Parameters of UPSERT_REPORTED."""
     return (
+        u.client_order_id,
+        u.strategy_id,
+        u.symbol,
+        u.side,
+        u.order_type,
+        u.qty,
+        u.price,
         u.status,
         u.cum_qty,
         u.avg_price,
         u.venue_order_id,
         u.reason,
         u.ts_event,
-        u.client_order_id,
-        u.cum_qty,
+        u.ts_event,
     )
 
 
@@ -209,7 +229,7 @@ class OrderRows:
             if answered:
                 conn.executemany(UPSERT_ANSWERED, answered)
             if latest:
-                conn.executemany(UPDATE_ORDER, [update_row(u) for u in latest.values()])
+                conn.executemany(UPSERT_REPORTED, [reported_row(u) for u in latest.values()])
             if fills:
                 conn.executemany(INSERT_FILL, fills)
         except BaseException:

@@ -44,10 +44,13 @@ class _Report(msgspec.Struct):
     strategy_id: str
     symbol: str
     side: str
+    order_type: str
+    qty: float
     status: str
     cum_qty: float
     avg_price: float
     ts_event: int
+    price: float | None = None
     venue_order_id: str | None = None
     reason: str | None = None
     last_qty: float | None = None

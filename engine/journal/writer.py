@@ -42,10 +42,10 @@ from engine.journal.migrations import migrate
 from engine.journal.order_journal import OrderJournal
 from engine.journal.order_rows import (
     INSERT_FILL,
-    UPDATE_ORDER,
+    UPSERT_REPORTED,
     OrderRows,
     intent_row,
-    update_row,
+    reported_row,
 )
 from engine.journal.order_writer_process import OrderWriterProcess
 from engine.journal.recovery import restore_unwritten_intents
@@ -194,7 +194,7 @@ class Journal:
         return self.submit(INSERT_INTENT, intent_row(order, ts))
 
     def record_order_update(self, u: OrderUpdate) -> Future[None]:
-        return self.submit(UPDATE_ORDER, update_row(u))
+        return self.submit(UPSERT_REPORTED, reported_row(u))
 
     def record_fill(self, f: Fill) -> Future[None]:
         return self.submit(
