@@ -254,3 +254,44 @@ class EngineCommands:
             ]
 
         return await asyncio.get_running_loop().run_in_executor(None, read)
+
+    # -- what the cockpit's Watchtower log and risk panel show ----------------------------
+    async def watchtower_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The Watchtower's newest lines first: evaluations, reaps and replacements
+        (journal ``watchtower_log``, ``figures`` decoded; read off the event loop)."""
+        path = self._gateway.journal_path
+
+        def read() -> list[dict[str, Any]]:
+            reader = JournalReader(path)
+            try:
+                return reader.watchtower_log(limit)
+            finally:
+                reader.close()
+
+        return await asyncio.get_running_loop().run_in_executor(None, read)
+
+    def strategy_risk(self) -> list[dict[str, Any]]:
+        """Per strategy: today's PnL against its daily loss limit, its largest position
+        notional against its position limit, and why it is disabled (if it is)."""
+        risk = self._gateway.risk
+        portfolio = self._gateway.portfolio
+        out = []
+        for strategy_id in sorted(portfolio.strategies()):
+            limits = risk.limits_for(strategy_id)
+            notional = 0.0
+            for symbol in self._symbols:
+                qty = portfolio.position(strategy_id, symbol).qty
+                price = portfolio.price(symbol)
+                if qty and price is not None:
+                    notional = max(notional, abs(qty) * price)
+            out.append(
+                {
+                    "strategy_id": strategy_id,
+                    "day_pnl": risk.strategy_day_pnl(strategy_id),
+                    "daily_loss_limit": limits.daily_loss_limit,
+                    "position_notional": notional,
+                    "max_position_notional": limits.max_position_notional,
+                    "disabled": risk.disabled.get(strategy_id, ""),
+                }
+            )
+        return out

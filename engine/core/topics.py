@@ -48,6 +48,8 @@ LINK_STATE: Final = "link.state"
 ENGINE_STATE: Final = "engine.state"
 ENGINE_TASK_FAILED: Final = "engine.task_failed"
 ALERT: Final = "alert"
+RADAR_DIAGRAM: Final = "radar.diagram"
+RADAR_HISTORY: Final = "radar.history"
 
 
 def agent_lifecycle(agent_id: str) -> str:
@@ -101,6 +103,8 @@ TOPIC_TYPES: Final[dict[str, type]] = {
     "forge.progress": events.ForgeProgress,
     "alert": events.Alert,
     "signal": events.SignalUpdate,
+    "radar.diagram": events.RadarDiagram,
+    "radar.history": events.RadarHistory,
 }
 
 

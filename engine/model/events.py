@@ -295,3 +295,30 @@ class PortfolioState(msgspec.Struct, frozen=True):
 
     def net_position(self, symbol: str) -> float:
         return sum(p.qty for p in self.positions if p.symbol == symbol)
+
+
+class RadarDiagram(msgspec.Struct, frozen=True):
+    """The TDA radar's current persistence diagram, published with each live reading.
+
+    ``diagrams`` maps ``"h0"``, ``"h1"``, ... to the finite (birth, death) pairs
+    of the Vietoris-Rips diagram of the latest window's point cloud (log returns
+    in basis points), the cloud whose landscape norms gave ``score``.
+    ``ts_bar`` is the open time of the bar that completed the window.
+    """
+
+    ts_event: int
+    ts_bar: int
+    diagrams: dict[str, tuple[tuple[float, float], ...]]
+    score: float | None = None
+    regime_change_detected: bool = False
+
+
+class RadarHistory(msgspec.Struct, frozen=True):
+    """The radar's readings over the recent history it warmed up on (once, at start),
+    so a chart of the score does not start empty: per bar its open time, score and
+    hysteresis state (the values a live run over those bars would have published)."""
+
+    ts_event: int
+    ts_bar: tuple[int, ...]
+    score: tuple[float, ...]
+    detected: tuple[bool, ...]

@@ -5,8 +5,12 @@ of the last ``window`` returns, runs the trained GNN and publishes, per symbol,
 ``SignalUpdate(name="influence", symbol=s)`` with values ``influence`` (mean
 attention the other assets pay to s, 0..1), ``influence_rank`` (1 = most
 influential) and ``predicted_return_z`` (next return in units of s's window
-volatility). Without a trained model (or with one trained on other symbols)
-it publishes ``available=False`` once per symbol.
+volatility). With them it publishes the lead-lag graph the GNN read,
+``SignalUpdate(name="influence_graph", symbol=None)``: for every ordered pair
+``"A>B"`` the lagged correlation corr(r_A[s - l], r_B[s]) at the lag l >= 1
+where it is strongest (signed; A moves first), and that lag as ``"A>B.lag"``.
+Without a trained model (or with one trained on other symbols) it publishes
+``available=False`` once per symbol (and for the graph).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from engine.signals.worker import BatchWorker
 log = logging.getLogger(__name__)
 
 SIGNAL_NAME = "influence"
+GRAPH_SIGNAL_NAME = "influence_graph"
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -47,6 +52,7 @@ class InfluenceReading:
     influence: dict[str, float]
     predicted_return_z: dict[str, float]
     compute_ms: float
+    edges: dict[str, float] | None = None  # "A>B" -> lead-lag strength, "A>B.lag" -> its lag
 
 
 class InfluencePredictor:
@@ -94,6 +100,11 @@ class InfluencePredictor:
 
     def predict(self, returns: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(influence (k,), predicted_return_z (k,)) for the graph of the last window of returns."""
+        influence, pred, _edges = self.read(returns)
+        return influence, pred
+
+    def read(self, returns: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``predict`` plus the graph's edges: lagged correlations (k_src, k_dst, max_lag + 1)."""
         import torch
 
         from engine.signals.gnn import influence_scores
@@ -106,7 +117,28 @@ class InfluencePredictor:
                 torch.from_numpy(batch.edges.astype(np.float32)),
             )
             influence = influence_scores(attention)
-        return influence[0].numpy().astype(np.float64), pred[0].numpy().astype(np.float64)
+        return (
+            influence[0].numpy().astype(np.float64),
+            pred[0].numpy().astype(np.float64),
+            batch.edges[0],
+        )
+
+
+def lead_lag_edges(symbols: tuple[str, ...], edges: FloatArray) -> dict[str, float]:
+    """``"A>B"``: the signed lagged correlation at the lag (>= 1) where it is strongest,
+    and ``"A>B.lag"``: that lag, for every ordered pair of distinct symbols."""
+    out: dict[str, float] = {}
+    if edges.shape[-1] < 2:
+        return out
+    lagged = edges[:, :, 1:]
+    for i, a in enumerate(symbols):
+        for j, b in enumerate(symbols):
+            if i == j:
+                continue
+            k = int(np.argmax(np.abs(lagged[i, j])))
+            out[f"{a}>{b}"] = float(lagged[i, j, k])
+            out[f"{a}>{b}.lag"] = float(k + 1)
+    return out
 
 
 class InfluenceState:
@@ -126,13 +158,14 @@ class InfluenceState:
 
     def _step(self) -> InfluenceReading:
         t0 = time.perf_counter()
-        influence, pred = self.predictor.predict(self.closes.log_returns())
+        influence, pred, edges = self.predictor.read(self.closes.log_returns())
         syms = self.predictor.symbols
         return InfluenceReading(
             self.closes.last_ts or 0,
             dict(zip(syms, map(float, influence), strict=True)),
             dict(zip(syms, map(float, pred), strict=True)),
             (time.perf_counter() - t0) * 1e3,
+            lead_lag_edges(syms, edges),
         )
 
 
@@ -158,6 +191,7 @@ class InfluenceMapper:
         self.model_dir = config.paths.resolve(self._cfg.model_dir)
         self.symbols = tuple(config.universe.symbols)
         self.emitters = {s: SignalEmitter(bus, clock, SIGNAL_NAME, s) for s in self.symbols}
+        self.graph_emitter = SignalEmitter(bus, clock, GRAPH_SIGNAL_NAME, None)
         self.state: InfluenceState | None = None
         self._worker: BatchWorker[Bar, list[InfluenceReading]] | None = None
         self._subs: list[Subscription] = []
@@ -230,6 +264,7 @@ class InfluenceMapper:
 
     def _all_unavailable(self, reason: str) -> bool:
         published = [e.unavailable(reason) for e in self.emitters.values()]
+        self.graph_emitter.unavailable(reason)
         return any(u is not None for u in published)
 
     def _on_bar(self, _topic: str, bar: Bar) -> None:
@@ -248,6 +283,8 @@ class InfluenceMapper:
                     },
                     r.compute_ms,
                 )
+            if r.edges:
+                self.graph_emitter.publish(r.edges, r.compute_ms)
 
     def _on_error(self, exc: BaseException) -> None:
         if self._all_unavailable(f"influence computation failed: {exc!r}"):

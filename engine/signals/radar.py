@@ -21,12 +21,19 @@ from engine.core import topics
 from engine.core.bus import EventBus, Subscription
 from engine.core.clock import Clock
 from engine.core.tasks import TaskSupervisor
+from engine.model.events import RadarDiagram, RadarHistory
 from engine.model.market import Bar
 from engine.signals.bar_window import AlignedCloses, bars_from_closes
 from engine.signals.config import RadarConfig
 from engine.signals.emitter import SignalEmitter
 from engine.signals.regime_score import RegimeScorer, hysteresis, trailing_scores
-from engine.signals.tda import LandscapeParams, landscape_norms, point_clouds
+from engine.signals.tda import (
+    LandscapeParams,
+    _norms_for_dimension,
+    landscape_norms,
+    persistence_diagrams,
+    point_clouds,
+)
 from engine.signals.worker import BatchWorker
 
 log = logging.getLogger(__name__)
@@ -84,6 +91,8 @@ class RadarReading:
     detected: bool
     onset: bool
     compute_ms: float
+    # The window's persistence diagram: "h<d>" -> finite (birth, death) pairs.
+    diagram: dict[str, tuple[tuple[float, float], ...]] | None = None
 
 
 class RadarState:
@@ -110,13 +119,21 @@ class RadarState:
     def _step(self) -> RadarReading:
         t0 = time.perf_counter()
         returns = self.closes.log_returns()
-        per_dim = landscape_norms(point_clouds(returns, self.config.window), self.params)[0]
+        cloud = point_clouds(returns, self.config.window)[-1]
+        # The same computation as landscape_norms on one cloud, keeping its diagram.
+        dims = self.params.homology_dimensions
+        diagrams = persistence_diagrams(cloud, dims)
+        per_dim = np.stack(
+            [_norms_for_dimension([diagrams[d]], self.params) for d in dims], axis=1
+        )[0]
         row = np.concatenate([per_dim.sum(axis=0), per_dim.reshape(-1)])
         values = {c: float(v) for c, v in zip(self._cols, row, strict=True)}
         norm = values["l1"] if self.config.score_norm == "l1" else values["l2"]
         score, detected, onset = self.scorer.update(norm)
         ts = self.closes.last_ts or 0
-        return RadarReading(ts, values, score, detected, onset, (time.perf_counter() - t0) * 1e3)
+        diagram = {f"h{d}": tuple((float(b), float(e)) for b, e in diagrams[d]) for d in dims}
+        ms = (time.perf_counter() - t0) * 1e3
+        return RadarReading(ts, values, score, detected, onset, ms, diagram)
 
 
 class TopologicalRadar:
@@ -126,6 +143,11 @@ class TopologicalRadar:
     values ``l1, l2, h{d}_l1, h{d}_l2, score`` and flags ``regime_change_detected``
     (the hysteresis state) and ``regime_change_onset`` (this bar switched it on).
     Until enough bars have arrived it publishes one ``available=False`` update.
+    With each reading it also publishes the window's persistence diagram
+    (``RadarDiagram`` on ``radar.diagram``), and once after the warm-up the scores
+    of the history it warmed up on (``RadarHistory`` on ``radar.history``), so a
+    chart of the score starts with them. Both come from the worker thread's
+    results; nothing more runs on the event loop.
     """
 
     name = "signals.radar"
@@ -188,6 +210,17 @@ class TopologicalRadar:
         loop = asyncio.get_running_loop()
         readings = await loop.run_in_executor(self._executor, self.state.on_bars, bars)
         log.info("radar warmed up on %d rows of history", len(bars) // len(self.symbols))
+        scored = [r for r in readings if np.isfinite(r.score)]
+        if scored:
+            self._bus.publish(
+                topics.RADAR_HISTORY,
+                RadarHistory(
+                    self._clock.timestamp_ns(),
+                    tuple(r.ts_open for r in scored),
+                    tuple(r.score for r in scored),
+                    tuple(r.detected for r in scored),
+                ),
+            )
         if readings:
             self._deliver(readings[-1:])
 
@@ -214,6 +247,13 @@ class TopologicalRadar:
                 r.compute_ms,
                 flags={"regime_change_detected": r.detected, "regime_change_onset": r.onset},
             )
+            if r.diagram is not None:
+                self._bus.publish(
+                    topics.RADAR_DIAGRAM,
+                    RadarDiagram(
+                        self._clock.timestamp_ns(), r.ts_open, r.diagram, r.score, r.detected
+                    ),
+                )
 
     def _on_error(self, exc: BaseException) -> None:
         if self.emitter.unavailable(f"radar computation failed: {exc!r}") is not None:
