@@ -1,10 +1,11 @@
 """EngineBridge: the only cockpit object that subscribes to the engine bus.
 
-Low-rate events (orders, fills, risk, link, lifecycle) are re-emitted as Qt
-signals at once and never dropped. High-rate streams (books, trades) are
-coalesced: the latest book per symbol and the trades since the last frame are
-emitted once per frame tick, so the GUI repaints at most at the frame rate
-however fast the market moves. Under qasync bus callbacks already run on the
+Low-rate events (orders, fills, risk, link, lifecycle, agent decisions and
+scores, alerts, forge progress, the bar-driven signals) are re-emitted as Qt
+signals at once and never dropped. High-rate streams are coalesced: the books
+and trades since the last frame, and the latest MCE reading per symbol (it
+updates on every book), are emitted once per frame tick, so the GUI repaints
+at most at the frame rate however fast the market moves. Under qasync bus callbacks already run on the
 GUI thread, so emitting directly is safe.
 """
 
@@ -18,7 +19,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.core import topics
 from engine.core.bus import EventBus, Subscription
+from engine.model.events import SignalUpdate
 from engine.model.market import BookSnapshot, Trade
+
+# Signals published per book snapshot (coalesced to one per symbol per frame).
+HIGH_RATE_SIGNALS = frozenset({"mce"})
 
 
 class EngineBridge(QObject):
@@ -34,7 +39,14 @@ class EngineBridge(QObject):
     sigTaskFailed = Signal(object)  # TaskFailed
     sigAgentLifecycle = Signal(object)  # AgentLifecycle
     sigForgeProgress = Signal(object)  # ForgeProgress
-    sigSignalUpdated = Signal(object)  # SignalUpdate
+    sigSignalUpdated = Signal(object)  # SignalUpdate of a bar-driven signal (radar, influence)
+    sigSignalsFrame = Signal(object)  # dict[(name, symbol), SignalUpdate]: high-rate signals
+    sigAgentDecision = Signal(object)  # AgentDecision
+    sigAgentScored = Signal(object)  # AgentScored
+    sigAgentFault = Signal(object)  # AgentFault
+    sigAlert = Signal(object)  # Alert (new, repeated or acknowledged)
+    sigRadarDiagram = Signal(object)  # RadarDiagram
+    sigRadarHistory = Signal(object)  # RadarHistory
     sigBookStatusChanged = Signal(object)  # BookStatus
     sigBookFrame = Signal(object)  # dict[symbol, list[BookSnapshot]] since the last frame
     sigTradesFrame = Signal(object)  # dict[symbol, list[Trade]] since the last frame
@@ -45,6 +57,7 @@ class EngineBridge(QObject):
         self._bus = bus
         self._books: dict[str, list[BookSnapshot]] = {}
         self._trades: dict[str, list[Trade]] = {}
+        self._signals: dict[tuple[str, str | None], SignalUpdate] = {}
         self._md_times: deque[float] = deque(maxlen=4096)
         self._subs: list[Subscription] = []
         self.frames_emitted = 0
@@ -59,8 +72,13 @@ class EngineBridge(QObject):
             (topics.ENGINE_TASK_FAILED, self.sigTaskFailed.emit),
             (topics.all_of("agent.lifecycle"), self.sigAgentLifecycle.emit),
             (topics.all_of("forge.progress"), self.sigForgeProgress.emit),
-            (topics.all_of("signal"), self.sigSignalUpdated.emit),
             (topics.all_of("md.status"), self.sigBookStatusChanged.emit),
+            (topics.all_of("agent.decision"), self.sigAgentDecision.emit),
+            (topics.all_of("agent.score"), self.sigAgentScored.emit),
+            (topics.all_of("agent.fault"), self.sigAgentFault.emit),
+            (topics.ALERT, self.sigAlert.emit),
+            (topics.RADAR_DIAGRAM, self.sigRadarDiagram.emit),
+            (topics.RADAR_HISTORY, self.sigRadarHistory.emit),
         ]
         for pattern, emit in low_rate:
             self._subs.append(
@@ -68,6 +86,11 @@ class EngineBridge(QObject):
             )
         self._subs.append(
             bus.subscribe(topics.all_of("md.book"), self._on_book, name="bridge:books", direct=True)
+        )
+        self._subs.append(
+            bus.subscribe(
+                topics.all_of("signal"), self._on_signal, name="bridge:signals", direct=True
+            )
         )
         self._subs.append(
             bus.subscribe(
@@ -98,7 +121,16 @@ class EngineBridge(QObject):
         self._trades.setdefault(trade.symbol, []).append(trade)
         self._md_times.append(time.monotonic())
 
+    def _on_signal(self, _topic: str, update: SignalUpdate) -> None:
+        if update.name in HIGH_RATE_SIGNALS:
+            self._signals[(update.name, update.symbol)] = update
+        else:
+            self.sigSignalUpdated.emit(update)
+
     def _flush(self) -> None:
+        if self._signals:
+            signals, self._signals = self._signals, {}
+            self.sigSignalsFrame.emit(signals)
         if self._books:
             books, self._books = self._books, {}
             self.sigBookFrame.emit(books)

@@ -19,6 +19,23 @@ SHORT = ASK
 WARN = "#ffb300"
 HALT = "#d32f2f"
 HEATMAP_COLORMAP = "inferno"
+REGIME = "#ab47bc"  # regime-change markers and shading
+SEVERITY = {"info": "#3d8bfd", "warning": WARN, "critical": HALT}
+# Agents are told apart by colour (fills on the chart, sparklines): a fixed palette,
+# picked by a stable hash of the agent id so an agent keeps its colour between runs.
+AGENT_PALETTE = (
+    "#4fc3f7", "#ffb74d", "#ba68c8", "#81c784", "#f06292",
+    "#fff176", "#4db6ac", "#9575cd", "#e57373", "#aed581",
+)  # fmt: skip
+
+
+def agent_colour(agent_id: str) -> str:
+    """The colour of ``agent_id`` (the same in every panel and every run)."""
+    import zlib
+
+    if agent_id == "manual":
+        return TEXT
+    return AGENT_PALETTE[zlib.crc32(agent_id.encode()) % len(AGENT_PALETTE)]
 
 
 def apply_dark_theme(app: QApplication) -> None:

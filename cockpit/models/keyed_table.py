@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 from cockpit.models.columns import Column
 
 Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a comparable value (see Column.sort_value)
 
 
 class KeyedTableModel(QAbstractTableModel):
@@ -42,16 +43,24 @@ class KeyedTableModel(QAbstractTableModel):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
             return None
         col = self.columns[index.column()]
-        value = self._rows[index.row()].get(col.key)
+        row = self._rows[index.row()]
+        value = row.get(col.key)
         if role == Qt.ItemDataRole.DisplayRole:
-            return col.fmt(value)
+            return col.display(value, row)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(col.alignment)
         if role == Qt.ItemDataRole.ForegroundRole and col.colour is not None:
             colour = col.colour(value)
             return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.BackgroundRole and col.background is not None:
+            colour = col.background(value)
+            return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
+            return col.tooltip(value, row) or None
         if role == Qt.ItemDataRole.UserRole:
             return value
+        if role == SORT_ROLE:
+            return col.sort_value(value)
         return None
 
     # -- keyed updates ---------------------------------------------------------------
@@ -60,6 +69,8 @@ class KeyedTableModel(QAbstractTableModel):
         key = row[self._key]
         i = self._index.get(key)
         if i is not None:
+            if self._rows[i] == row:
+                return
             self._rows[i] = row
             self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.columns) - 1))
             return
@@ -95,3 +106,16 @@ class KeyedTableModel(QAbstractTableModel):
 
     def key_at(self, row: int) -> Any:
         return self._rows[row][self._key]
+
+    def row_of(self, key: Any) -> int | None:
+        return self._index.get(key)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    def refresh_column(self, key: str) -> None:
+        """Repaint one column of every row (e.g. an age that grows with time)."""
+        keys = [c.key for c in self.columns]
+        if key in keys and self._rows:
+            c = keys.index(key)
+            self.dataChanged.emit(self.index(0, c), self.index(len(self._rows) - 1, c))

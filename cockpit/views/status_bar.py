@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 
 from cockpit import theme
 from engine.model.enums import LinkStatus
@@ -14,8 +15,14 @@ def _pill(text: str, colour: str) -> str:
 
 
 class StatusBar(QStatusBar):
+    sigAlertsClicked = Signal()
+
     def __init__(self, paper: bool) -> None:
         super().__init__()
+        self.alerts = QPushButton("alerts: 0")
+        self.alerts.setFlat(True)
+        self.alerts.setToolTip("Open alerts (click to show them)")
+        self.alerts.clicked.connect(self.sigAlertsClicked.emit)
         self.mode = QLabel(
             _pill("PAPER (sim)" if paper else "LIVE", theme.ACCENT if paper else theme.HALT)
         )
@@ -25,8 +32,19 @@ class StatusBar(QStatusBar):
         self.book = QLabel("book: —")
         self._book_state: dict[str, tuple[bool, str]] = {}
         self._symbol = ""
-        for w in (self.mode, self.executor, self.book, self.feed, self.engine):
+        for w in (self.alerts, self.mode, self.executor, self.book, self.feed, self.engine):
             self.addPermanentWidget(w)
+        self.set_alerts(0, "")
+
+    def set_alerts(self, count: int, worst: str) -> None:
+        """The badge: how many alerts wait for an acknowledgement, coloured by the worst."""
+        colour = theme.SEVERITY.get(worst, theme.TEXT_DIM) if count else theme.TEXT_DIM
+        self.alerts.setText(f"⚠ {count} alert{'s' if count != 1 else ''}" if count else "alerts: 0")
+        self.alerts.setStyleSheet(
+            f"QPushButton {{ color: {'white' if count else colour}; font-weight: bold;"
+            f" background: {colour if count else 'transparent'}; border-radius: 3px;"
+            " padding: 1px 8px; }"
+        )
 
     def on_link_state(self, s: LinkState) -> None:
         colour = {
