@@ -1,0 +1,110 @@
+"""GauntletReportView: a finished forge task's verdict, every gate, the metrics behind them.
+
+The report is the one the forge journals (``EngineCommands.forge_runs``). It
+carries no holdout equity series (only the figures computed from it), so the
+view shows the holdout's metrics and trade statistics and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+
+from cockpit import theme
+from cockpit.models.forge_models import GatesModel
+from cockpit.views.blotter_view import make_table
+
+NO_EQUITY = (
+    "No holdout equity curve: the forge's report keeps the holdout's metrics and trade "
+    "statistics, not its equity series."
+)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """Metrics, trade statistics, the bake-off and the timings as aligned text."""
+    lines: list[str] = []
+    gauntlet = report.get("gauntlet") or {}
+    metrics = gauntlet.get("metrics") or {}
+    if metrics:
+        lines.append("Holdout metrics")
+        lines += [f"  {k:<28} {_fmt(v)}" for k, v in sorted(metrics.items())]
+    stats = report.get("trade_stats") or {}
+    if stats:
+        lines.append("Holdout trades")
+        lines += [f"  {k:<28} {_fmt(v)}" for k, v in stats.items()]
+    if "equity" not in report and "holdout_equity" not in report:
+        lines.append("")
+        lines.append(NO_EQUITY)
+    bake = report.get("bake_off") or []
+    if bake:
+        lines.append("")
+        lines.append("Bake-off on validation (Sharpe, trades; * = ensemble member)")
+        for e in bake:
+            mark = "*" if e.get("member") else " "
+            lines.append(f" {mark} {e.get('name', ''):<24} {e.get('sharpe', 0.0):>8.3f} "
+                         f"{e.get('trades', 0):>6}")  # fmt: skip
+    if report.get("data_range"):
+        rng = report["data_range"]
+        lines.append("")
+        lines.append(f"Data {rng.get('start')} .. {rng.get('end')} ({report.get('bars')} bars), "
+                     f"seed {report.get('seed')}, budget {report.get('budget')}")  # fmt: skip
+    timings = report.get("timings_s") or {}
+    if timings:
+        lines.append("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    return "\n".join(lines)
+
+
+class GauntletReportView(QWidget):
+    """The verdict line, the gates table and the figures (text)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.verdict = QLabel("Select a finished task to see its gauntlet report")
+        self.verdict.setWordWrap(True)
+        self.verdict.setStyleSheet("font-weight: bold; padding: 4px;")
+        self.gates_model = GatesModel()
+        self.gates = make_table(self.gates_model)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setStyleSheet("font-family: monospace; font-size: 11px;")
+        split = QSplitter()
+        split.addWidget(self.gates)
+        split.addWidget(self.text)
+        split.setSizes([420, 420])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.verdict)
+        layout.addWidget(split, 1)
+        self.task_id: str | None = None
+
+    def show_run(self, run: dict[str, Any]) -> None:
+        """One ``forge_runs`` row (report decoded)."""
+        self.task_id = run["task_id"]
+        report = run.get("report") or {}
+        gauntlet = report.get("gauntlet") or {}
+        status = run.get("status", "")
+        colour = theme.LONG if status == "REGISTERED" else theme.WARN
+        agent = f" → {run['agent_id']}" if run.get("agent_id") else ""
+        reason = report.get("reason") or gauntlet.get("reason") or ""
+        self.verdict.setText(
+            f"<span style='color:{colour}'>{run['symbol']} task {run['task_id']}: "
+            f"{status}{agent}</span><br><span style='font-weight:normal'>{reason}</span>"
+        )
+        self.gates_model.set_gates(list(gauntlet.get("gates") or []))
+        text = report_text(report)
+        if not gauntlet:
+            text = "The task ended before the gauntlet (no gates were run).\n\n" + text
+        self.text.setPlainText(text)
+
+    def clear(self) -> None:
+        self.task_id = None
+        self.verdict.setText("Select a finished task to see its gauntlet report")
+        self.gates_model.clear()
+        self.text.clear()
