@@ -28,6 +28,8 @@ from cockpit.charts.book_heatmap import BookHeatmap
 from cockpit.charts.price_chart import PriceChart
 from cockpit.commands import CommandFacade
 from cockpit.models.trading_models import FillsModel, OrdersModel, PositionsModel
+from cockpit.population_panels import PopulationPanels
+from cockpit.queries import EngineQueries
 from cockpit.views.blotter_view import BlotterView, make_table
 from cockpit.views.kill_switch_bar import KillSwitchBar
 from cockpit.views.log_view import LogView
@@ -35,12 +37,19 @@ from cockpit.views.order_ticket import OrderTicket
 from cockpit.views.status_bar import StatusBar
 from engine.config import CrucibleConfig
 from engine.kernel import CrucibleEngine
-from engine.model.events import LinkState, OrderUpdate, PortfolioState, RiskEvent
-from engine.model.market import BookSnapshot, Trade
+from engine.model.enums import EngineState
+from engine.model.events import (
+    EngineStateChanged,
+    LinkState,
+    OrderUpdate,
+    PortfolioState,
+    RiskEvent,
+)
+from engine.model.market import Bar, BookSnapshot, Trade
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the population's docks
 KILL_SHORTCUT = "Ctrl+Shift+K"
 
 
@@ -59,12 +68,14 @@ class MainWindow(QMainWindow):
         self._config = config
         self._on_closed = on_closed
         self._settings = settings or QSettings("Crucible", "Cockpit")
+        self.engine_running = False
         self.setWindowTitle(f"Crucible — {'PAPER' if config.venue.is_paper else 'LIVE'}")
         self.resize(1680, 1020)
         self.setDockNestingEnabled(True)
 
         self.bridge = EngineBridge(engine.bus, frame_ms=config.cockpit.frame_ms, parent=self)
         self.facade = CommandFacade(engine.commands, parent=self)
+        self.queries = EngineQueries(engine.commands, parent=self)
         self.orders_model = OrdersModel()
         self.fills_model = FillsModel()
         self.positions_model = PositionsModel()
@@ -80,6 +91,16 @@ class MainWindow(QMainWindow):
         self.kill_bar = KillSwitchBar()
         self.status = StatusBar(config.venue.is_paper)
         self.setStatusBar(self.status)
+        self.panels = PopulationPanels(
+            config,
+            self.bridge,
+            self.facade,
+            self.queries,
+            self.chart,
+            engine.commands.instrument,
+            lambda title, text: self.confirm(title, text),
+            parent=self,
+        )
 
         self._build_toolbar()
         self._build_docks()
@@ -88,6 +109,8 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.set_symbol(config.universe.symbols[0])
         self.last_kill_snapshot: object | None = None
+        if engine.state is EngineState.RUNNING:
+            self._on_running()
 
     # -- construction ------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -126,7 +149,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        right, bottom = (
+        left, right, bottom = (
+            Qt.DockWidgetArea.LeftDockWidgetArea,
             Qt.DockWidgetArea.RightDockWidgetArea,
             Qt.DockWidgetArea.BottomDockWidgetArea,
         )
@@ -136,6 +160,7 @@ class MainWindow(QMainWindow):
         pl.setContentsMargins(0, 0, 0, 0)
         pl.addWidget(self.risk_label)
         pl.addWidget(self.positions_view)
+        p = self.panels.widgets
         self.docks = {
             "ticket": self._dock("Order ticket", "ticket", self.ticket, right),
             "positions": self._dock("Positions & risk", "positions", positions, right),
@@ -143,14 +168,27 @@ class MainWindow(QMainWindow):
             "blotter": self._dock("Orders & fills", "blotter", self.blotter, bottom),
             "log": self._dock("Log", "log", self.log_view, bottom),
         }
-        self.splitDockWidget(self.docks["chart"], self.docks["blotter"], Qt.Orientation.Horizontal)
-        self.tabifyDockWidget(self.docks["blotter"], self.docks["log"])
-        self.docks["blotter"].raise_()
-        self.resizeDocks(
-            [self.docks["chart"], self.docks["blotter"]], [900, 700], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.docks["chart"]], [330], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["ticket"]], [380], Qt.Orientation.Horizontal)
+        for name in ("arena", "agent"):
+            self.docks[name] = self._dock(p[name][0], name, p[name][1], left)
+        for name in ("risk", "alerts", "mce", "radar", "influence"):
+            self.docks[name] = self._dock(p[name][0], name, p[name][1], right)
+        for name in ("forge", "watchtower"):
+            self.docks[name] = self._dock(p[name][0], name, p[name][1], bottom)
+        d = self.docks
+        self.splitDockWidget(d["chart"], d["blotter"], Qt.Orientation.Horizontal)
+        for first, other in (("blotter", "forge"), ("blotter", "watchtower"), ("blotter", "log"),
+                             ("positions", "risk"), ("positions", "alerts"),
+                             ("mce", "radar"), ("mce", "influence")):  # fmt: skip
+            self.tabifyDockWidget(d[first], d[other])
+        for name in ("forge", "risk", "radar"):
+            d[name].raise_()
+        self.resizeDocks([d["arena"], d["agent"]], [420, 520], Qt.Orientation.Vertical)
+        self.resizeDocks([d["arena"]], [760], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["chart"], d["blotter"]], [560, 640], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["chart"]], [400], Qt.Orientation.Vertical)
+        self.resizeDocks([d["ticket"]], [470], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["ticket"], d["positions"], d["mce"]], [230, 330, 420],
+                         Qt.Orientation.Vertical)  # fmt: skip
         self._default_state = self.saveState(LAYOUT_VERSION)
 
     def _build_menus(self) -> None:
@@ -175,6 +213,7 @@ class MainWindow(QMainWindow):
         b.sigTradingStateChanged.connect(self.kill_bar.on_trading_state)
         b.sigLinkStateChanged.connect(self._on_link_state)
         b.sigEngineStateChanged.connect(self.status.on_engine_state)
+        b.sigEngineStateChanged.connect(self._on_engine_state)
         b.sigFeedRate.connect(self.status.on_feed_rate)
         b.sigBookStatusChanged.connect(self.status.on_book_status)
         b.sigRiskEvent.connect(self._on_risk_event)
@@ -187,6 +226,11 @@ class MainWindow(QMainWindow):
         self.facade.sigCommandFailed.connect(lambda m: self.status.showMessage(m, 8000))
         self.facade.sigCommandSucceeded.connect(lambda m: self.status.showMessage(f"{m}: ok", 4000))
         self.facade.sigKillSwitchDone.connect(self._on_kill_done)
+        self.facade.sigCommandFailed.connect(lambda m: log.warning("%s", m))
+        self.queries.sigRecentBars.connect(self._on_recent_bars)
+        self.queries.sigReadFailed.connect(lambda m: self.status.showMessage(m, 8000))
+        self.panels.alerts_model.sigCountChanged.connect(self._on_alert_count)
+        self.status.sigAlertsClicked.connect(self.show_alerts)
 
     # -- layout persistence ---------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -220,6 +264,31 @@ class MainWindow(QMainWindow):
         self.ticket.set_symbol(symbol)
         self.status.set_symbol(symbol)
         self.docks["chart"].setWindowTitle(f"Price (1m) — {symbol}")
+        self.chart.set_regimes(self.panels.regimes.periods())
+        if self.engine_running:
+            self.queries.recent_bars(symbol)
+
+    def _on_engine_state(self, e: EngineStateChanged) -> None:
+        if e.state is EngineState.RUNNING and not self.engine_running:
+            self._on_running()
+
+    def _on_running(self) -> None:
+        """The engine is up: read what the panels start with (bars, tasks, evaluations)."""
+        self.engine_running = True
+        self.panels.start()
+        if self.heatmap.symbol:
+            self.queries.recent_bars(self.heatmap.symbol)
+
+    def _on_recent_bars(self, symbol: str, bars: list[Bar]) -> None:
+        self.chart.set_history(symbol, bars)
+
+    def _on_alert_count(self, count: int, worst: str) -> None:
+        self.status.set_alerts(count, worst)
+        self.docks["alerts"].setWindowTitle(f"Alerts ({count})" if count else "Alerts")
+
+    def show_alerts(self) -> None:
+        self.docks["alerts"].show()
+        self.docks["alerts"].raise_()
 
     def _on_book_frame(self, books: dict[str, list[BookSnapshot]]) -> None:
         symbol = self.heatmap.symbol
@@ -278,6 +347,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        self.queries.stop()
         self.bridge.close()
         self.log_view.detach()
         if self._on_closed is not None:

@@ -1,4 +1,5 @@
-"""PriceChart: 1-minute candles from the trade stream, volume below, crosshair readout."""
+"""PriceChart: 1-minute candles (the venue's recent bars, then the trade stream), volume
+below, fills as markers coloured by agent, regime changes shaded, crosshair readout."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from PySide6.QtGui import QPainter, QPicture
 from cockpit import theme
 from cockpit.charts.axis_cache import cache_axes
 from engine.marketdata.bars import BarBuilder
+from engine.model.events import Fill
 from engine.model.market import Bar, Trade
 
 _BAR_S = 60.0
+MAX_FILLS = 500
+MAX_REGIONS = 40
 
 
 class CandlestickItem(pg.GraphicsObject):
@@ -64,6 +68,10 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self.symbol: str | None = None
         self._builder: BarBuilder | None = None
         self._closed: list[Bar] = []
+        self._history: dict[int, Bar] = {}  # ts_open -> closed bar from the venue
+        self._fills: list[tuple[float, float, bool, str]] = []  # t, price, buy, agent
+        self._regions: list[pg.LinearRegionItem] = []
+        self.regimes_shown = 0
         self.bars_drawn = 0
         self.readout = pg.LabelItem(justify="left")
         self.addItem(self.readout, row=0, col=0)
@@ -86,6 +94,12 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self.hline = pg.InfiniteLine(angle=0, movable=False, pen=pen)
         self.price_plot.addItem(self.vline, ignoreBounds=True)
         self.price_plot.addItem(self.hline, ignoreBounds=True)
+        self.fills = pg.ScatterPlotItem(
+            size=11, pen=pg.mkPen("w", width=0.6), hoverable=True,
+            tip=lambda x, y, data: f"{data}: {y:,.6g}",
+        )  # fmt: skip
+        self.fills.setZValue(20)
+        self.price_plot.addItem(self.fills)
         self._mouse_proxy = pg.SignalProxy(
             self.price_plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse
         )
@@ -94,7 +108,56 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self.symbol = symbol
         self._builder = BarBuilder(symbol, "1m")
         self._closed = []
+        self._history = {}
+        self._fills = []
+        self.fills.setData([], [])
         self._redraw()
+
+    def set_history(self, symbol: str, bars: list[Bar]) -> None:
+        """The venue's recent closed bars of ``symbol`` (ignored if another symbol is shown)."""
+        if symbol != self.symbol:
+            return
+        self._history = {b.ts_open: b for b in bars if b.closed}
+        self._redraw()
+
+    def add_fill(self, fill: Fill) -> None:
+        """A fill of the shown symbol as a marker (▲ buy, ▼ sell) in its agent's colour."""
+        if fill.symbol != self.symbol:
+            return
+        self._fills.append(
+            (fill.ts_event / 1e9, fill.price, fill.side.value == "BUY", fill.strategy_id)
+        )
+        del self._fills[:-MAX_FILLS]
+        self._draw_fills()
+
+    def _draw_fills(self) -> None:
+        if not self._fills:
+            self.fills.setData([], [])
+            return
+        self.fills.setData(
+            x=[f[0] for f in self._fills],
+            y=[f[1] for f in self._fills],
+            symbol=["t1" if f[2] else "t" for f in self._fills],
+            brush=[_brush(f[3]) for f in self._fills],
+            data=[f"{f[3]} {'buy' if f[2] else 'sell'}" for f in self._fills],
+        )
+
+    def set_regimes(self, periods: list[tuple[float, float]]) -> None:
+        """Shade each (start, end) stretch (seconds) in which a regime change was detected."""
+        periods = periods[-MAX_REGIONS:]
+        while len(self._regions) < len(periods):
+            region = pg.LinearRegionItem(
+                movable=False, brush=pg.mkBrush(171, 71, 188, 40), pen=pg.mkPen(None)
+            )
+            region.setZValue(-10)
+            self.price_plot.addItem(region, ignoreBounds=True)
+            self._regions.append(region)
+        for region, (a, b) in zip(self._regions, periods, strict=False):
+            region.setRegion((a, b))
+            region.show()
+        for region in self._regions[len(periods) :]:
+            region.hide()
+        self.regimes_shown = len(periods)
 
     def add_trades(self, trades: list[Trade]) -> None:
         if self._builder is None:
@@ -115,9 +178,15 @@ class PriceChart(pg.GraphicsLayoutWidget):
                 self._redraw()
 
     def bars(self) -> list[Bar]:
-        """Closed bars plus the forming one."""
+        """The venue's closed bars, the ones closed since (from trades), and the forming one."""
         current = self._builder.current() if self._builder else None
-        return self._closed + ([current] if current is not None else [])
+        merged = dict(self._history)
+        for b in self._closed:  # a bar the venue had complete wins over one seen half-formed
+            merged.setdefault(b.ts_open, b)
+        out = [merged[t] for t in sorted(merged)][-self.max_bars :]
+        if current is not None and (not out or current.ts_open > out[-1].ts_open):
+            out.append(current)
+        return out
 
     def _redraw(self) -> None:
         bars = self.bars()
@@ -161,3 +230,14 @@ class PriceChart(pg.GraphicsLayoutWidget):
             if start <= x_seconds < start + _BAR_S:
                 return bar
         return None
+
+
+_BRUSHES: dict[str, object] = {}
+
+
+def _brush(agent_id: str) -> object:
+    """One cached brush per agent (its colour everywhere in the cockpit)."""
+    brush = _BRUSHES.get(agent_id)
+    if brush is None:
+        brush = _BRUSHES[agent_id] = pg.mkBrush(theme.agent_colour(agent_id))
+    return brush
