@@ -70,10 +70,14 @@ def forge_bundles(root: Path) -> list[Path]:
     store = BarStore(root / "bars")
     models = root / "forged"
     paths = []
-    for i, symbol in enumerate(SYMBOLS):
+    for symbol in SYMBOLS:
         for seed in range(1, 8):
-            bars = planted_trend_bars(seed + 10 * i, 30, PRICES[symbol])
-            store.write("sim", symbol, "1m", bars)
+            # Every symbol's bars are in the store: followers read the leader's (cross-asset).
+            for j, other in enumerate(SYMBOLS):
+                store.delete("sim", other, "1m")
+                store.write(
+                    "sim", other, "1m", planted_trend_bars(seed + 10 * j, 30, PRICES[other])
+                )
             job = ForgeJob(
                 task=ForgeTask(symbol, f"{symbol}#bench", budget="small", seed=seed),
                 bars_root=str(root / "bars"),

@@ -77,6 +77,20 @@ def load_features(
     return bars, features, factory
 
 
+def holdout_equity(
+    equity: np.ndarray, index: pd.Index, points: int = 400
+) -> dict[str, list[Any]]:
+    """The ensemble's holdout equity curve, thinned to about ``points`` (for the report)."""
+    step = max(1, len(equity) // points)
+    keep = list(range(0, len(equity), step))
+    if keep and keep[-1] != len(equity) - 1:
+        keep.append(len(equity) - 1)
+    return {
+        "ts": [index[i].isoformat() for i in keep],
+        "equity": [float(equity[i]) for i in keep],
+    }
+
+
 def _range(frame: pd.DataFrame, segment: Segment | None = None) -> dict[str, str]:
     index = frame.index if segment is None else frame.index[segment.slice]
     return {"start": index[0].isoformat(), "end": index[-1].isoformat()}
@@ -201,6 +215,9 @@ class ForgeRun:
             "gauntlet": verdict.report.to_dict(),
             "gauntlet_signals": signals_digest(verdict.signals),
             "trade_stats": verdict.trade_stats,
+            "holdout_equity": holdout_equity(
+                verdict.holdout.equity, ds.features.index[ds.split.holdout.slice]
+            ),
         }
         if not verdict.report.passed:
             return ForgeOutcome(

@@ -210,6 +210,9 @@ def _check_registered_ensemble(root: Path, outcome: ForgeOutcome) -> AgentBundle
     assert outcome.agent_id is not None
     report = outcome.report
     assert all(g["passed"] for g in report["gauntlet"]["gates"])
+    curve = report["holdout_equity"]  # the cockpit draws it
+    assert len(curve["ts"]) == len(curve["equity"]) >= 2
+    assert curve["equity"][-1] > 1.0  # the planted edge paid on the holdout
     metrics = report["gauntlet"]["metrics"]
     tried = len(report["selection"])
     assert metrics["n_trials"] == report["gp_evaluations"] + report["gbm_candidates"] + max(
