@@ -85,7 +85,13 @@ async def _run(config: CrucibleConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, window.close)
+    from cockpit import screenshots
+
+    shots = screenshots.requested()
+    tour = loop.create_task(screenshots.tour(window, shots)) if shots else None
     await closed.wait()
+    if tour is not None and not tour.done():
+        tour.cancel()
     await engine.stop()
     return 0
 

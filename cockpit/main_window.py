@@ -163,31 +163,32 @@ class MainWindow(QMainWindow):
         p = self.panels.widgets
         self.docks = {
             "ticket": self._dock("Order ticket", "ticket", self.ticket, right),
-            "positions": self._dock("Positions & risk", "positions", positions, right),
+            "positions": self._dock("Positions", "positions", positions, right),
             "chart": self._dock("Price (1m)", "chart", self.chart, bottom),
-            "blotter": self._dock("Orders & fills", "blotter", self.blotter, bottom),
-            "log": self._dock("Log", "log", self.log_view, bottom),
         }
-        for name in ("arena", "agent"):
+        for name in ("arena", "agent", "forge"):
             self.docks[name] = self._dock(p[name][0], name, p[name][1], left)
-        for name in ("risk", "alerts", "mce", "radar", "influence"):
+        self.docks["blotter"] = self._dock("Orders & fills", "blotter", self.blotter, left)
+        self.docks["watchtower"] = self._dock(p["watchtower"][0], "watchtower",
+                                              p["watchtower"][1], left)  # fmt: skip
+        self.docks["log"] = self._dock("Log", "log", self.log_view, left)
+        for name in ("risk", "alerts", "radar", "mce", "influence"):
             self.docks[name] = self._dock(p[name][0], name, p[name][1], right)
-        for name in ("forge", "watchtower"):
-            self.docks[name] = self._dock(p[name][0], name, p[name][1], bottom)
+        # The side columns run down to the status bar; the price chart sits under the heatmap.
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
         d = self.docks
-        self.splitDockWidget(d["chart"], d["blotter"], Qt.Orientation.Horizontal)
-        for first, other in (("blotter", "forge"), ("blotter", "watchtower"), ("blotter", "log"),
-                             ("positions", "risk"), ("positions", "alerts"),
-                             ("mce", "radar"), ("mce", "influence")):  # fmt: skip
+        for first, other in (("agent", "forge"), ("agent", "blotter"), ("agent", "watchtower"),
+                             ("agent", "log"), ("positions", "risk"), ("positions", "alerts"),
+                             ("radar", "mce"), ("radar", "influence")):  # fmt: skip
             self.tabifyDockWidget(d[first], d[other])
-        for name in ("forge", "risk", "radar"):
+        for name in ("agent", "risk", "radar"):
             d[name].raise_()
-        self.resizeDocks([d["arena"], d["agent"]], [420, 520], Qt.Orientation.Vertical)
-        self.resizeDocks([d["arena"]], [760], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["chart"], d["blotter"]], [560, 640], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["chart"]], [400], Qt.Orientation.Vertical)
-        self.resizeDocks([d["ticket"]], [470], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["ticket"], d["positions"], d["mce"]], [230, 330, 420],
+        self.resizeDocks([d["arena"]], [720], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["ticket"]], [440], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["arena"], d["agent"]], [400, 560], Qt.Orientation.Vertical)
+        self.resizeDocks([d["chart"]], [380], Qt.Orientation.Vertical)
+        self.resizeDocks([d["ticket"], d["positions"], d["radar"]], [230, 330, 400],
                          Qt.Orientation.Vertical)  # fmt: skip
         self._default_state = self.saveState(LAYOUT_VERSION)
 

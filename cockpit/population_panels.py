@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 from cockpit.bridge import EngineBridge
 from cockpit.charts.gauges import MceGauges
@@ -39,6 +39,15 @@ from engine.execution.protocol import Instrument
 from engine.model.events import AgentLifecycle, AgentScored, SignalUpdate
 
 DETAIL_REFRESH_MS = 5_000
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """``widget`` in a scroll area: it may be taller than its dock without making the window so."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area
 
 
 class PopulationPanels(QObject):
@@ -82,7 +91,7 @@ class PopulationPanels(QObject):
             "agent": ("Agent", self.detail),
             "forge": ("Forge", self.forge),
             "radar": ("Regime radar", self.radar),
-            "mce": ("MCE gauges", self.gauges),
+            "mce": ("MCE gauges", scrolled(self.gauges)),
             "influence": ("Influence graph", self.influence),
             "risk": ("Risk", self.risk),
             "watchtower": ("Watchtower log", self.watchtower),

@@ -51,7 +51,7 @@ class MceDial(QWidget):
         self._last_sample = 0.0
         self._last_paint = 0.0
         self.paints = 0
-        self.setMinimumSize(240, 120)
+        self.setMinimumSize(240, 100)
 
     def sizeHint(self) -> QSize:
         return QSize(320, 170)

@@ -34,7 +34,7 @@ class RadarChart(QWidget):
         self.score_plot.showGrid(x=True, y=True, alpha=0.15)
         self.score_plot.setLabel("left", "regime score (robust z)")
         cache_axes(self.score_plot.getPlotItem())
-        self.score_plot.getPlotItem().addLegend(offset=(8, 8))
+        self.score_plot.getPlotItem().addLegend(offset=(10, -10))
         self.curve = self.score_plot.plot(pen=pg.mkPen(theme.TEXT, width=1.5), name="score")
         self.onsets = pg.ScatterPlotItem(
             symbol="t", size=12, brush=pg.mkBrush(theme.REGIME), pen=pg.mkPen("w", width=0.5),
@@ -48,7 +48,7 @@ class RadarChart(QWidget):
             line = pg.InfiniteLine(
                 pos=level, angle=0, movable=False,
                 pen=pg.mkPen(theme.REGIME, width=1, style=style),
-                label=label, labelOpts={"position": 0.97, "color": theme.REGIME, "anchors": [(1, 1), (1, 1)]},
+                label=label, labelOpts={"position": 0.97, "color": theme.REGIME, "anchors": [(1, 0), (1, 0)]},
             )  # fmt: skip
             self.score_plot.addItem(line, ignoreBounds=True)
         self._regions: list[pg.LinearRegionItem] = []

@@ -76,7 +76,7 @@ class AgentsModel(KeyedTableModel):
         pnl = sign_colour(theme.LONG, theme.SHORT)
         super().__init__(
             [
-                Column("agent_id", "Agent"),
+                Column("agent_id", "Agent", tooltip=lambda v, _r: str(v)),
                 Column("symbol", "Symbol"),
                 Column("kinds", "Models"),
                 Column("state", "State", colour=_STATE_COLOUR.get),

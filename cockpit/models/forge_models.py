@@ -84,6 +84,10 @@ class ForgeTasksModel(KeyedTableModel):
         row = self.row(task_id)
         return row is not None and row["stage"] in {s.value for s in ACTIVE_STAGES}
 
+    def active_tasks(self) -> list[str]:
+        """Tasks queued or running (not the history generation)."""
+        return [k for k in self.keys() if k != HISTORY_TASK and self.is_active(k)]
+
     def on_progress(self, p: ForgeProgress) -> None:
         if p.stage is ForgeStage.EVOLVING and p.best_fitness is not None:
             history = self.fitness.setdefault(p.task_id, [])

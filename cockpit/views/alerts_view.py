@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from cockpit.commands import CommandFacade
 from cockpit.models.alerts_model import AlertsModel
 from cockpit.models.filters import FieldFilter
-from cockpit.views.blotter_view import make_table
+from cockpit.views.blotter_view import fixed_column, make_table
 from cockpit.views.button_delegate import ButtonDelegate
 
 
@@ -26,7 +26,7 @@ class AlertsView(QWidget):
         self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         self.action_column = [c.key for c in model.columns].index("action")
         self.table.setItemDelegateForColumn(self.action_column, ButtonDelegate(self.table))
-        self.table.setColumnWidth(self.action_column, 110)
+        fixed_column(self.table, self.action_column, 110)
         self.open_only = QCheckBox("open only")
         self.ack_all = QPushButton("Acknowledge all")
         self.summary = QLabel("no alerts")

@@ -71,6 +71,7 @@ class ArenaView(QWidget):
         header.resizeSection(model.equity_column, 130)
         header.setStretchLastSection(True)
         self.table.setItemDelegateForColumn(model.equity_column, SparklineDelegate(self.table))
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long ids, if squeezed
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.reap = QPushButton("Reap…")
         self.forge = QPushButton("Forge replacement")

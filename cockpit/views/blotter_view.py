@@ -21,6 +21,12 @@ def make_table(model: object, parent: QWidget | None = None) -> QTableView:
     return view
 
 
+def fixed_column(view: QTableView, column: int, width: int) -> None:
+    """A column of ``width`` pixels (e.g. one drawn by a delegate), not sized to its text."""
+    view.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+    view.horizontalHeader().resizeSection(column, width)
+
+
 class BlotterView(QTabWidget):
     """Orders and fills tabs."""
 

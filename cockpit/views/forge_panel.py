@@ -26,7 +26,7 @@ from cockpit.commands import CommandFacade
 from cockpit.models.filters import FieldFilter
 from cockpit.models.forge_models import ForgeTasksModel, SlotsModel
 from cockpit.queries import EngineQueries
-from cockpit.views.blotter_view import make_table
+from cockpit.views.blotter_view import fixed_column, make_table
 from cockpit.views.gauntlet_report import GauntletReportView
 from cockpit.views.progress_delegate import ProgressDelegate
 from engine.model.events import ForgeProgress
@@ -68,7 +68,7 @@ class ForgePanel(QWidget):
         self.tasks.setSelectionMode(self.tasks.SelectionMode.SingleSelection)
         progress_col = [c.key for c in self.tasks_model.columns].index("progress")
         self.tasks.setItemDelegateForColumn(progress_col, ProgressDelegate(self.tasks))
-        self.tasks.setColumnWidth(progress_col, 110)
+        fixed_column(self.tasks, progress_col, 110)
         self.slots = make_table(self.slots_model)
         upper = QTabWidget()
         upper.addTab(self.tasks, "Tasks")
@@ -113,6 +113,11 @@ class ForgePanel(QWidget):
         selected = self.selected_task()
         if selected in self._runs and not self.tasks_model.is_active(selected):
             self.report.show_run(self._runs[selected])
+
+    @property
+    def runs(self) -> dict[str, dict[str, Any]]:
+        """The journal's forge runs as last read (task id -> row, report decoded)."""
+        return dict(self._runs)
 
     def selected_task(self) -> str | None:
         rows = self.tasks.selectionModel().selectedRows()

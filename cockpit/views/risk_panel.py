@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 from cockpit import theme
 from cockpit.models.risk_models import LimitsModel, RiskEventsModel
-from cockpit.views.blotter_view import make_table
+from cockpit.views.blotter_view import fixed_column, make_table
 from cockpit.views.progress_delegate import ProgressDelegate
 from engine.config import RiskConfig
 from engine.model.enums import Scope, TradingState
@@ -35,7 +35,7 @@ class RiskPanel(QWidget):
         self.limits = make_table(self.limits_model)
         usage = [c.key for c in self.limits_model.columns].index("usage")
         self.limits.setItemDelegateForColumn(usage, ProgressDelegate(self.limits, warn_at=0.75))
-        self.limits.setColumnWidth(usage, 120)
+        fixed_column(self.limits, usage, 120)
         self.events_model = RiskEventsModel()
         self.events = make_table(self.events_model)
         self.events_model.rowsInserted.connect(lambda *_: self.events.scrollToBottom())

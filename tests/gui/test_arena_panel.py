@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QPoint
 
 from engine.model.enums import AgentState as Lifecycle
 from tests.gui.conftest import Cockpit, Forged
 
 
-def _rows(c: Cockpit) -> dict[str, dict]:  # type: ignore[type-arg]
-    model = c.window.panels.agents_model
-    return {k: model.row(k) for k in model}  # type: ignore[misc]
+def _rows(c: Cockpit) -> dict[str, dict[str, Any]]:
+    return {r["agent_id"]: r for r in c.window.panels.agents_model.rows()}
 
 
 def _select(c: Cockpit, agent_id: str) -> None:
