@@ -158,6 +158,8 @@ class PopulationPanels(QObject):
         self.agents_model.on_lifecycle(e)
         self.watchtower_model.on_lifecycle(e)
         self._queries.poll()
+        # A replacement is journaled (not published) when the new agent joins: read the log.
+        self._queries.watchtower_log()
 
     def _on_selected(self, agent_id: str) -> None:
         if not agent_id:

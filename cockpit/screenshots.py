@@ -2,9 +2,9 @@
 
 With ``CRUCIBLE_SCREENSHOTS=<dir>`` set, ``crucible run`` waits until the
 population is alive (agents trading, a forge task running; at most
-``CRUCIBLE_SCREENSHOT_MAX_S``), touches ``<dir>/.ready`` so the script can take
-the whole screen, then shows panels one after another, widened, and saves each
-dock as Qt draws it, then closes the window. Nothing here runs otherwise.
+``CRUCIBLE_SCREENSHOT_MAX_S``), grabs the whole screen (``window.png``), then
+shows panels one after another, widened, saves each dock as Qt draws it, and
+closes the window. Nothing here runs otherwise.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QPixmap
 
 if TYPE_CHECKING:
     from cockpit.main_window import MainWindow
@@ -32,49 +34,75 @@ def requested() -> Path | None:
     return Path(value) if value else None
 
 
-def _alive(w: MainWindow) -> tuple[bool, str]:
-    rows = w.panels.agents_model.rows()
-    live = [r for r in rows if r["state"] != "reaped"]
+def _population(w: MainWindow) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Live agents, the ones that have traded (or hold a position), forge tasks running."""
+    live = [r for r in w.panels.agents_model.rows() if r["state"] != "reaped"]
     traded = [r for r in live if r["trades"] or r["position"]]
-    forging = bool(w.panels.forge.tasks_model.active_tasks())
-    what = f"{len(live)} agents, {len(traded)} trading, forge task running: {forging}"
-    return len(live) >= 2 and len(traded) >= 1 and forging, what
+    return live, traded, w.panels.forge.tasks_model.active_tasks()
 
 
 async def _settle(seconds: float = 1.5) -> None:
     await asyncio.sleep(seconds)
 
 
-async def tour(w: MainWindow, out: Path) -> None:
-    """Wait for a living population, then save the window and its main panels."""
-    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+async def _wait_for_population(w: MainWindow) -> None:
+    """Until two agents live and one has traded, and a forge task runs (at most max_s).
+
+    The Singularity forges the deployment at start and then only retries rejected slots,
+    each task a few seconds long: once agents trade and nothing is forging, the tour
+    does what an operator would, Forge for the symbol with the fewest agents.
+    """
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     min_s = float(os.environ.get(ENV_MIN, "60"))
     max_s = float(os.environ.get(ENV_MAX, "900"))
+    asked = False
     while True:
-        ok, what = _alive(w)
+        live, traded, forging = _population(w)
         waited = loop.time() - t0
-        if (ok and waited >= min_s) or waited >= max_s:
-            log.info("screenshots after %.0f s: %s", waited, what)
-            break
-        await asyncio.sleep(5)
+        ready = len(live) >= 2 and len(traded) >= 1 and waited >= min_s
+        evolving = [
+            t for t in forging if (w.panels.forge.tasks_model.row(t) or {}).get("generation")
+        ]
+        if (ready and evolving) or waited >= max_s:
+            log.info("screenshots after %.0f s: %d agents, %d traded, forge tasks %s",
+                     waited, len(live), len(traded), forging)  # fmt: skip
+            return
+        if ready and not forging and not asked:
+            counts = Counter(r["symbol"] for r in live)
+            symbol = min(w.panels.forge.symbols(), key=lambda s: counts.get(s, 0))
+            log.info("screenshots: forging for %s so a task is in progress", symbol)
+            w.panels.forge.symbol.setCurrentText(symbol)
+            w.panels.forge.forge.click()
+            asked = True
+        await asyncio.sleep(0.5 if asked else 5)
+
+
+async def tour(w: MainWindow, out: Path) -> None:
+    """Wait for a living population, then save the window and its main panels."""
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    await _wait_for_population(w)
     panels = w.panels
-    rows = sorted(panels.agents_model.rows(), key=lambda r: (-r["trades"], r["agent_id"]))
+    rows = sorted(panels.agents_model.rows(), key=lambda r: (-r["trades"], -abs(r["position"])))
     if rows:
         panels.arena.select_agent(rows[0]["agent_id"])
-    await _settle(4)
     state = w.saveState()
-    await asyncio.to_thread((out / ".ready").touch)  # the script takes the whole screen now
-    await _settle(4)
-    await _arena(w, out)
+    await _forge(w, out)  # first, while the task runs
     w.restoreState(state)
-    await _forge(w, out)
+    await _settle(2)
+    _screen(w).save(str(out / "window.png"))
+    await _arena(w, out)
     w.restoreState(state)
     await _signals(w, out)
     w.restoreState(state)
     await asyncio.to_thread((out / ".done").touch)
     w.close()
+
+
+def _screen(w: MainWindow) -> QPixmap:
+    """The whole screen as the X server shows it (the window fills it)."""
+    screen = w.screen() or QGuiApplication.primaryScreen()
+    return screen.grabWindow(0)
 
 
 async def _arena(w: MainWindow, out: Path) -> None:
@@ -105,7 +133,7 @@ async def _forge(w: MainWindow, out: Path) -> None:
     w.resizeDocks([d["arena"], d["forge"]], [250, 720], Qt.Orientation.Vertical)
     forge = w.panels.forge
     w.queries.forge_runs()
-    await _settle(2)
+    await _settle(1)
     runs = forge.runs
     judged = [t for t, r in runs.items() if (r.get("report") or {}).get("gauntlet")]
     finished = [t for t in runs if not forge.tasks_model.is_active(t)]

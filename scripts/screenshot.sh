@@ -8,15 +8,15 @@
 # in), so the Singularity simulates the forge's training history, forges agents one after
 # another and they trade on the sim. When at least two agents are live, one has traded and
 # a forge task is running (or after max_seconds, default 900), the cockpit's screenshot tour
-# (cockpit/screenshots.py) signals; this script takes the whole screen (cockpit.png), then
-# the tour saves its panels one by one (arena.png, agent-*.png, forge.png, radar.png,
-# mce.png, influence.png, risk.png, alerts.png, watchtower.png, chart.png) and closes.
+# (cockpit/screenshots.py) grabs the whole screen (window.png), then saves its panels one by
+# one (arena.png, agent-*.png, forge.png, radar.png, mce.png, influence.png, risk.png,
+# alerts.png, watchtower.png, chart.png) and closes the window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 max_s=${1:-900}
 out=$(realpath -m "${2:-docs/screenshots}")
 mkdir -p "$out"
-rm -f "$out/.ready" "$out/.done"
+rm -f "$out/.done"
 display=:$((90 + RANDOM % 9))
 tmp=$(mktemp -d)
 mkdir -p "$tmp/models"
@@ -43,16 +43,13 @@ sleep 1
   CRUCIBLE_SCREENSHOTS="$out" CRUCIBLE_SCREENSHOT_MAX_S="$max_s" \
   "$OLDPWD/.venv/bin/crucible" --config "$tmp/crucible.toml" run >"$tmp/app.log" 2>&1) &
 app=$!
-deadline=$((SECONDS + max_s + 180))
-while [ ! -e "$out/.ready" ]; do
+deadline=$((SECONDS + max_s + 240))
+while [ ! -e "$out/.done" ]; do
   if ! kill -0 "$app" 2>/dev/null; then echo "the cockpit exited early; see $out/.app.log" >&2; exit 1; fi
-  if [ $SECONDS -gt $deadline ]; then echo "no screenshot signal after ${max_s}s" >&2; exit 1; fi
+  if [ $SECONDS -gt $deadline ]; then echo "no screenshots after ${max_s}s" >&2; exit 1; fi
   sleep 2
 done
-DISPLAY=$display import -window root "$out/cockpit.png"
-echo "wrote $out/cockpit.png"
-while [ ! -e "$out/.done" ] && kill -0 "$app" 2>/dev/null; do sleep 1; done
 wait "$app" 2>/dev/null || true
 app=""
-rm -f "$out/.ready" "$out/.done"
+rm -f "$out/.done"
 ls "$out"/*.png

@@ -114,6 +114,9 @@ class ForgePanel(QWidget):
         if selected in self._runs and not self.tasks_model.is_active(selected):
             self.report.show_run(self._runs[selected])
 
+    def symbols(self) -> list[str]:
+        return [self.symbol.itemText(i) for i in range(self.symbol.count())]
+
     @property
     def runs(self) -> dict[str, dict[str, Any]]:
         """The journal's forge runs as last read (task id -> row, report decoded)."""

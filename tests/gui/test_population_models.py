@@ -4,6 +4,7 @@ helpers behind the panels (GP tree, regime periods, lead-lag edges, digits) say 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import pytest
@@ -283,3 +284,16 @@ def test_lead_lag_edges_parse_and_digits_follow_the_tick() -> None:
     assert edges == {("BTC/USDT", "ETH/USDT"): (0.6, 1), ("ETH/USDT", "BTC/USDT"): (-0.1, 3)}
     assert [digits_of(x) for x in (0.01, 0.5, 1.0, 0.001, 0.1)] == [2, 1, 0, 3, 1]
     assert digits_of(None) == 2
+
+
+def test_bench_full_flag_reaches_the_cockpit_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.bench import FULL_ENV
+    from cockpit.cli import _take_bench_flags
+
+    monkeypatch.setenv(FULL_ENV, "0")  # restored after the test
+    assert _take_bench_flags(["bench", "link", "--quick"]) == ["bench", "link", "--quick"]
+    assert _take_bench_flags(["bench", "cockpit", "--quick"]) == ["bench", "cockpit", "--quick"]
+    assert os.environ[FULL_ENV] == "0"
+    args = ["--config", "x.toml", "bench", "cockpit", "--full", "--quick"]
+    assert _take_bench_flags(args) == ["--config", "x.toml", "bench", "cockpit", "--quick"]
+    assert os.environ[FULL_ENV] == "1"
