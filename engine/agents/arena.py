@@ -100,6 +100,7 @@ class Arena:
         self._last_skip: dict[str, str] = {}
         self.refused: dict[str, str] = {}  # bundle directory -> why it could not be loaded
         self.halted = False
+        self._stopped = False
         # Bar close -> order handed to the gateway, and -> decision done (ns), the newest
         # of each (`crucible bench arena` reads them).
         self.order_latencies_ns: deque[int] = deque(maxlen=100_000)
@@ -127,6 +128,7 @@ class Arena:
             await self.add(self.models_dir / agent_id)
 
     async def stop(self) -> None:
+        self._stopped = True
         for sub in self._subs:
             self._bus.unsubscribe(sub)
         self._subs.clear()
@@ -172,7 +174,11 @@ class Arena:
         features = dict(bundle.metadata.get("features_config") or {})
         window, new = self.hub.window_for(bundle.symbol, features, bundle.feature_set_id)
         if new:
-            await self._warm(window)
+            self.hub.warming.add((window.symbol, window.feature_set_id))
+            try:
+                await self._warm(window)
+            finally:
+                self.hub.catch_up(window)
         restored = self._restored.get(bundle.agent_id)
         state = AgentState.from_json(restored) if restored else None
         agent = Agent(bundle, window, self._cfg, state)
@@ -279,7 +285,7 @@ class Arena:
 
     # -- bars -----------------------------------------------------------------------------
     def _on_bar(self, _topic: str, bar: Bar) -> None:
-        if bar.timeframe == LIVE_TIMEFRAME and bar.closed:
+        if bar.timeframe == LIVE_TIMEFRAME and bar.closed and not self._stopped:
             self._bar_t0[bar.symbol] = time.monotonic_ns()
             self.hub.on_bar(bar)  # synchronous, in bar order; ready windows come to _on_windows
 
@@ -301,6 +307,8 @@ class Arena:
             await self._step(agent, signals, t0)
 
     async def _step(self, agent: Agent, signals: SignalSnapshot, t0: int) -> None:
+        if self._stopped:
+            return
         if self.halted or not agent.trading:
             why = "engine halted" if self.halted else f"paused: {agent.pause_reason}"
             self._record(agent, Plan("skip", why))

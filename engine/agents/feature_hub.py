@@ -35,6 +35,7 @@ from engine.model.market import Bar
 log = logging.getLogger(__name__)
 
 _MINUTE_NS = 60_000_000_000
+_RECENT_BARS = 5_000
 
 
 class FeatureWindow:
@@ -131,6 +132,9 @@ class FeatureHub:
         self.windows: dict[tuple[str, str], FeatureWindow] = {}
         self._latest: dict[str, Bar] = {}  # symbol -> its newest closed 1m bar
         self._held: dict[tuple[str, str], Bar] = {}  # window key -> its bar awaiting context
+        # Live bars kept a while, so a window that was warming up meanwhile can catch up.
+        self._recent: dict[str, deque[Bar]] = {}
+        self.warming: set[tuple[str, str]] = set()
 
     def window_for(
         self, symbol: str, features_config: Mapping[str, Any], feature_set_id: str
@@ -152,8 +156,14 @@ class FeatureHub:
     def on_bar(self, bar: Bar) -> None:
         """A closed 1m bar: update the windows it completes; ``on_ready`` hears which."""
         self._latest[bar.symbol] = bar
+        recent = self._recent.get(bar.symbol)
+        if recent is None:
+            recent = self._recent[bar.symbol] = deque(maxlen=_RECENT_BARS)
+        recent.append(bar)
         ready: list[FeatureWindow] = []
         for key, window in self.windows.items():
+            if key in self.warming:
+                continue  # it catches up from ``_recent`` when its warm-up is done
             if key[0] == bar.symbol:
                 held = self._held.pop(key, None)
                 if held is not None:  # the previous minute's context never came
@@ -195,6 +205,20 @@ class FeatureHub:
         self._update(window, bar, ready)
         if ready:
             self._on_ready(ready)
+
+    def catch_up(self, window: FeatureWindow) -> int:
+        """After its warm-up: the live bars that came meanwhile, with their minutes' context."""
+        self.warming.discard((window.symbol, window.feature_set_id))
+        last = window.last_bar.ts_open if window.last_bar is not None else -1
+        by_minute = {
+            s: {b.ts_open: b for b in self._recent.get(s, ())} for s in window.context_symbols
+        }
+        fed = 0
+        for bar in list(self._recent.get(window.symbol, ())):
+            if bar.ts_open > last:
+                context = {s: m[bar.ts_open] for s, m in by_minute.items() if bar.ts_open in m}
+                fed += window.update(bar, context)
+        return fed
 
     @staticmethod
     def warm(window: FeatureWindow, bars: Mapping[str, list[Bar]]) -> int:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +135,54 @@ class OrderGateway:
         keep many orders in flight: their fills arrive through the strategy callback.
         """
         self._admit(order)
-        return self._link.send_order(order)
+        reply = self._link.send_order(order)
+        reply.add_done_callback(partial(self._on_order_reply, order))
+        return reply
 
     async def submit(self, order: NewOrder) -> protocol.Ack:
         """Check, send and await the Ack (raises RiskRejected, OrderRejected or LinkDown)."""
         self._admit(order)
-        return await self._link.send_order_and_confirm(order)
+        try:
+            return await self._link.send_order_and_confirm(order)
+        except OrderRejected as exc:
+            self._rejected(order, f"{exc.code}: {exc.reason}")
+            raise
+
+    def _on_order_reply(self, order: NewOrder, reply: asyncio.Future[Any]) -> None:
+        if not reply.cancelled() and reply.exception() is None:
+            result = reply.result()
+            if isinstance(result, protocol.Reject):
+                self._rejected(order, f"{result.code}: {result.reason}")
+
+    def _rejected(self, order: NewOrder, reason: str) -> None:
+        """The core refused ``order`` outright (no report follows): close it here, as REJECTED.
+
+        Without this the order would stay PENDING_NEW in the tracker and the journal.
+        """
+        view = self.orders.orders.get(order.client_order_id)
+        if view is None or not view.status.is_open:
+            return
+        ts = self._clock.timestamp_ns()
+        self._on_report(
+            OrderUpdate(
+                seq=0,
+                client_order_id=order.client_order_id,
+                venue_order_id=None,
+                strategy_id=order.strategy_id,
+                symbol=order.symbol,
+                side=order.side,
+                order_type=order.order_type,
+                status=OrderStatus.REJECTED,
+                price=order.price,
+                qty=order.qty,
+                cum_qty=0.0,
+                avg_price=0.0,
+                leaves_qty=0.0,
+                ts_event=ts,
+                ts_init=ts,
+                reason=reason,
+            )
+        )
 
     def _admit(self, order: NewOrder) -> None:
         self._link.require_connected()

@@ -18,12 +18,13 @@ import pytest
 from engine.core import topics
 from engine.model.enums import AgentState as Lifecycle
 from engine.model.events import AgentDecision, Fill
+from tests.kit.configs import FAST_SIM as SIM_FF
 from tests.kit.engine_harness import running_engine, wait_until
 from tests.kit.forged import forge_planted_agent
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-FAST_SIM = {"core": {"sim": {"mode": "fastforward", "backfill_minutes": 2_600}}}
+FAST_SIM = {"core": {"sim": {**SIM_FF["core"]["sim"], "backfill_minutes": 2_600}}}
 QUIET_SIGNALS = {"influence": {"enabled": False}, "mce": {"enabled": False}}
 
 

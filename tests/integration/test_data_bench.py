@@ -8,6 +8,7 @@ import math
 import pytest
 
 from engine.cli import main
+from engine.features.factory import FeatureFactory
 
 
 def test_features_bench_quick_prints_batch_and_incremental_figures(
@@ -22,6 +23,6 @@ def test_features_bench_quick_prints_batch_and_incremental_figures(
         assert isinstance(result[figure], float), result
         assert math.isfinite(result[figure]), result
         assert result[figure] >= 0, result
-    assert result["features"] == 45
+    assert result["features"] == len(FeatureFactory().feature_names)
     assert len(result["feature_set_id"]) == 16
     assert result["complete_rows"] > 0

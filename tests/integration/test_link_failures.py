@@ -47,7 +47,8 @@ async def test_deadman_switch_cancels_resting_orders_when_engine_freezes(
         )
         await wait_until(
             lambda: (
-                engine.gateway.orders.orders[ack.client_order_id or ""].status is OrderStatus.CANCELED
+                engine.gateway.orders.orders[ack.client_order_id or ""].status
+                is OrderStatus.CANCELED
             )
         )
         cancel = [u for u in updates if u.status is OrderStatus.CANCELED][-1]
@@ -84,6 +85,8 @@ async def test_killed_core_goes_fail_closed_then_restarts_and_reconciles(
         assert engine.link.process.pid != old_pid
         assert any(e.kind is RiskEventKind.RECONCILED for e in events)
         # The order died with the old core: reconciliation must not leave it "open".
-        assert engine.gateway.orders.orders[ack.client_order_id or ""].status is OrderStatus.CANCELED
+        assert (
+            engine.gateway.orders.orders[ack.client_order_id or ""].status is OrderStatus.CANCELED
+        )
         await wait_until(lambda: engine.risk.mid(SYMBOL)[0] is not None, 10)
         await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, 0.1)

@@ -205,7 +205,9 @@ async def test_replayed_reports_are_applied_exactly_once(
         await _mid(engine)
         for qty in (0.01, 0.011, 0.009):
             await engine.commands.submit_order(SYMBOL, Side.BUY, OrderType.MARKET, qty)
-        await wait_until(lambda: engine.gateway.portfolio.position("manual", SYMBOL).qty >= 0.03 - 1e-9)
+        await wait_until(
+            lambda: engine.gateway.portfolio.position("manual", SYMBOL).qty >= 0.03 - 1e-9
+        )
         last = engine.link.sequence.last_seq
         dups_before = engine.link.sequence.duplicates
         reply = await engine.link.request(lambda rid: protocol.encode_replay(rid, 1))

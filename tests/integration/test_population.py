@@ -29,9 +29,10 @@ from engine.forge.specialists import GPSpecialist, RobustScaler
 from engine.journal.queries import JournalReader
 from engine.model.enums import TradingState
 from engine.model.events import Fill
+from tests.kit.configs import FAST_SIM
 from tests.kit.engine_harness import running_engine, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 BAD = "ETHUSDT-planted-churner"
 CHURN = "signal(gt(col(m1_ret_1), 0.0), lt(col(m1_ret_1), 0.0))"
@@ -54,7 +55,7 @@ POPULATION = {
         "min_hit_rate": 0.0,
     },
     "forge": {"max_workers": 1},
-    "cerebellum": {"core": {"sim": {"mode": "fastforward"}}},
+    "cerebellum": FAST_SIM,
     "signals": {"influence": {"enabled": False}, "mce": {"enabled": False}},
 }
 

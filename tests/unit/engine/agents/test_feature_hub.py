@@ -99,3 +99,35 @@ def test_warming_feeds_the_context_of_each_minute() -> None:
     last = eth.frame().iloc[-1]
     for name, value in expected.items():
         assert last[name] == pytest.approx(value, nan_ok=True)
+
+
+async def test_live_bars_that_come_while_a_window_warms_up_are_applied_after_it() -> None:
+    hub = FeatureHub(300)
+    fsid = FeatureFactory(CONFIG).feature_set_id
+    eth, _ = hub.window_for("ETH/USDT", CONFIG.model_dump(mode="json"), fsid)
+    hub.warming.add(("ETH/USDT", fsid))
+    closes_e, closes_b = _closes("ETH/USDT", 25), _closes("BTC/USDT", 25)
+    for minute in (20, 21, 22):  # live bars during the warm-up: kept, not applied yet
+        hub.on_bar(_bar("BTC/USDT", minute, closes_b[minute]))
+        hub.on_bar(_bar("ETH/USDT", minute, closes_e[minute]))
+    assert eth.count == 0
+    history = {
+        "ETH/USDT": [_bar("ETH/USDT", i, closes_e[i]) for i in range(21)],  # overlaps minute 20
+        "BTC/USDT": [_bar("BTC/USDT", i, closes_b[i]) for i in range(21)],
+    }
+    FeatureHub.warm(eth, history)
+    assert hub.catch_up(eth) == 2  # minutes 21 and 22; 20 came with the history
+    assert eth.count == 23
+    assert eth.last_bar is not None
+    assert eth.last_bar.ts_open == T0 + 22 * MINUTE
+    reference = FeatureFactory(CONFIG).incremental("ETH/USDT")
+    for i in range(23):
+        expected = reference.update(
+            _bar("ETH/USDT", i, closes_e[i]), {"BTC/USDT": _bar("BTC/USDT", i, closes_b[i])}
+        )
+    last = eth.frame().iloc[-1]
+    for name, value in expected.items():
+        assert last[name] == pytest.approx(value, nan_ok=True)
+    hub.on_bar(_bar("ETH/USDT", 23, closes_e[23]))  # warm: live bars flow again
+    hub.on_bar(_bar("BTC/USDT", 23, closes_b[23]))
+    assert eth.count == 24

@@ -166,7 +166,7 @@ async def test_same_slot_is_deduplicated_and_a_full_queue_refuses(tmp_path: Path
         await h.forge.stop()
         await h.tasks.stop()  # type: ignore[attr-defined]
     assert h.forge.outcomes[first].status == "cancelled"
-    assert h.stages(first)[-1] is ForgeStage.FAILED
+    assert h.stages(first)[-1] is ForgeStage.CANCELLED
 
 
 async def test_stop_kills_a_running_worker(tmp_path: Path) -> None:
