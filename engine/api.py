@@ -188,7 +188,7 @@ class EngineCommands:
 
     def slots(self) -> list[SlotStatus]:
         """The deployment's slots: which agent fills each, and the forge task working on it."""
-        return [] if self._singularity is None else list(self._singularity.slots.values())
+        return [] if self._singularity is None else self._singularity.current_slots()
 
     async def evaluate_agents(self, *, reap: bool = True) -> list[Score]:
         """Have the Watchtower score every agent now (and reap the ones below a threshold)."""

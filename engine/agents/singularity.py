@@ -90,6 +90,7 @@ class Singularity:
         self.slots: dict[str, SlotStatus] = {}
         self._tasks: dict[str, _Commission] = {}  # task id -> what it was commissioned for
         self._reaped: dict[str, str] = {}  # slot -> the agent the Watchtower reaped from it
+        self._departed: dict[str, str] = {}  # slot -> the agent that last left it
         self._wake = asyncio.Event()
         for symbol, count in self._cfg.agents.items():
             for i in range(count):
@@ -111,8 +112,9 @@ class Singularity:
     def request_replacement(self, symbol: str, agent_id: str) -> None:
         """The Watchtower reaped ``agent_id``: its slot is empty, fill it."""
         for status in self.slots.values():
-            if status.agent_id == agent_id:
+            if agent_id in (status.agent_id, self._departed.get(status.slot)):
                 self._reaped[status.slot] = agent_id
+                status.agent_id = None
         log.info("singularity: %s left %s; commissioning a replacement", agent_id, symbol)
         self.wake()
 
@@ -146,11 +148,16 @@ class Singularity:
                 break
         return started
 
+    def current_slots(self) -> list[SlotStatus]:
+        """The slots as they stand now (an agent that left no longer fills its slot)."""
+        self._assign_agents()
+        return list(self.slots.values())
+
     def _assign_agents(self) -> None:
         """Which live agent sits in which slot (an agent without a slot takes a free one)."""
         for slot in self.slots.values():
-            if slot.agent_id not in self._arena.agents:
-                slot.agent_id = None
+            if slot.agent_id is not None and slot.agent_id not in self._arena.agents:
+                self._departed[slot.slot], slot.agent_id = slot.agent_id, None
         placed = {s.agent_id for s in self.slots.values() if s.agent_id}
         for agent in sorted(self._arena.agents.values(), key=lambda a: a.id):
             if agent.id in placed:

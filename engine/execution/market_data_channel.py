@@ -67,6 +67,8 @@ class MarketDataChannel:
     def _drain(self) -> None:
         self._scheduled = False
         sock = self._sock
+        if sock.closed:  # a drain scheduled just before close()
+            return
         batch: list[BookSnapshot | Trade] = []
         ts_init = self._clock.timestamp_ns()
         decode = decode_market_data

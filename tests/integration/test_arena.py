@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.core import topics
+from engine.kernel import CrucibleEngine
 from engine.model.enums import AgentState as Lifecycle
 from engine.model.events import AgentDecision, Fill
 from tests.kit.configs import FAST_SIM as SIM_FF
@@ -60,19 +61,26 @@ async def test_forged_agents_load_trade_and_their_positions_equal_the_cores(
 ) -> None:
     models, ids = _copy_models(forged, tmp_path)
     bad = _tamper(models, ids[0])
+    fills: list[Fill] = []
+    decisions: list[AgentDecision] = []
+
+    def listen(engine: CrucibleEngine) -> None:
+        engine.bus.subscribe(topics.all_of("exec.fill"), lambda _t, f: fills.append(f), direct=True)
+        engine.bus.subscribe(
+            topics.all_of("agent.decision"), lambda _t, d: decisions.append(d), direct=True
+        )
+
     async with running_engine(
-        tmp_path, cerebellum_binary, cerebellum=FAST_SIM, signals=QUIET_SIGNALS
+        tmp_path,
+        cerebellum_binary,
+        before_start=listen,
+        cerebellum=FAST_SIM,
+        signals=QUIET_SIGNALS,
     ) as engine:
         arena = engine.arena
         assert sorted(arena.agents) == sorted(ids)
         assert bad in arena.refused
         assert "SHA-256" in arena.refused[bad]
-        fills: list[Fill] = []
-        decisions: list[AgentDecision] = []
-        engine.bus.subscribe(topics.all_of("exec.fill"), lambda _t, f: fills.append(f), direct=True)
-        engine.bus.subscribe(
-            topics.all_of("agent.decision"), lambda _t, d: decisions.append(d), direct=True
-        )
         traders = set(ids)
         await wait_until(
             lambda: {f.strategy_id for f in fills} >= traders, 240, "both agents to trade"

@@ -21,9 +21,15 @@ def engine_config(tmp_path: Path, binary: Path, **overrides: Any) -> Any:
 
 @asynccontextmanager
 async def running_engine(
-    tmp_path: Path, binary: Path, **overrides: Any
+    tmp_path: Path,
+    binary: Path,
+    before_start: Callable[[CrucibleEngine], None] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[CrucibleEngine]:
+    """Build and start an engine; ``before_start`` subscribes before anything can trade."""
     engine = build_engine(engine_config(tmp_path, binary, **overrides))
+    if before_start is not None:
+        before_start(engine)
     await engine.start()
     try:
         yield engine

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,3 +96,25 @@ async def test_a_rejected_slot_is_retried_with_a_new_seed_after_a_back_off(
         await forge.stop()
         await tasks.stop()
         await asyncio.get_running_loop().run_in_executor(None, journal.close)
+
+
+def test_a_slot_whose_agent_left_reads_empty_and_its_reap_is_still_followed(
+    tmp_path: Path,
+) -> None:
+    """The slots never name an agent that is gone, and a reap reported after the slot was
+    already seen empty still commissions (and later logs) the replacement."""
+    config = make_config(
+        tmp_path,
+        deployment={"enabled": True, "agents": {"BTC/USDT": 0, "ETH/USDT": 1, "SOL/USDT": 0}},
+    )
+    agent = SimpleNamespace(
+        id="ETHUSDT-gp-1", symbol="ETH/USDT", bundle=SimpleNamespace(metadata={})
+    )
+    arena: Any = SimpleNamespace(agents={agent.id: agent})
+    unused: Any = None  # neither the forge nor the history is reached here
+    singularity = Singularity(config, LiveClock(), TaskSupervisor(), arena, unused, unused)
+    assert [s.agent_id for s in singularity.current_slots()] == ["ETHUSDT-gp-1"]
+    del arena.agents[agent.id]  # the Watchtower removed it ...
+    assert [s.agent_id for s in singularity.current_slots()] == [None]
+    singularity.request_replacement("ETH/USDT", agent.id)  # ... and reports it afterwards
+    assert singularity._reaped == {"ETH/USDT#0": agent.id}
