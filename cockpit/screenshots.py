@@ -92,8 +92,11 @@ async def tour(w: MainWindow, out: Path) -> None:
     await _settle(2)
     _screen(w).save(str(out / "window.png"))
     await _arena(w, out)
+    for shot in (_signals, _risk, _watchtower):
+        w.restoreState(state)
+        await shot(w, out)
     w.restoreState(state)
-    await _signals(w, out)
+    await _chart(w, out, rows[0]["symbol"] if rows else None)
     w.restoreState(state)
     await asyncio.to_thread((out / ".done").touch)
     w.close()
@@ -149,12 +152,39 @@ async def _signals(w: MainWindow, out: Path) -> None:
     w.resizeDocks([d["radar"]], [1250], Qt.Orientation.Horizontal)
     w.resizeDocks([d["ticket"], d["positions"], d["radar"]], [120, 200, 700],
                   Qt.Orientation.Vertical)  # fmt: skip
-    for name in ("radar", "mce", "influence", "risk", "alerts"):
+    for name in ("radar", "mce", "influence"):
         d[name].raise_()
         await _settle()
         d[name].grab().save(str(out / f"{name}.png"))
+
+
+async def _risk(w: MainWindow, out: Path) -> None:
+    d = w.docks
+    w.resizeDocks([d["risk"]], [1250], Qt.Orientation.Horizontal)
+    w.resizeDocks([d["ticket"], d["positions"], d["radar"]], [100, 620, 200],
+                  Qt.Orientation.Vertical)  # fmt: skip
+    for name in ("risk", "alerts"):
+        d[name].raise_()
+        await _settle()
+        d[name].grab().save(str(out / f"{name}.png"))
+
+
+async def _watchtower(w: MainWindow, out: Path) -> None:
+    d = w.docks
     d["watchtower"].raise_()
-    w.resizeDocks([d["chart"]], [300], Qt.Orientation.Vertical)
+    w.resizeDocks([d["arena"]], [1300], Qt.Orientation.Horizontal)
+    w.resizeDocks([d["arena"], d["watchtower"]], [200, 760], Qt.Orientation.Vertical)
     await _settle()
     d["watchtower"].grab().save(str(out / "watchtower.png"))
+
+
+async def _chart(w: MainWindow, out: Path, symbol: str | None) -> None:
+    """The price chart of ``symbol`` (the selected agent's: its fills are on it), widened."""
+    d = w.docks
+    if symbol:
+        w.set_symbol(symbol)
+    w.resizeDocks([d["arena"]], [300], Qt.Orientation.Horizontal)
+    w.resizeDocks([d["ticket"]], [300], Qt.Orientation.Horizontal)
+    w.resizeDocks([d["chart"]], [620], Qt.Orientation.Vertical)
+    await _settle(3)  # the venue's bars arrive
     d["chart"].grab().save(str(out / "chart.png"))

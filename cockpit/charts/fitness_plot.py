@@ -21,7 +21,7 @@ class FitnessPlot(pg.PlotWidget):
         self.setLabel("bottom", "generation")
         self.setLabel("left", "fitness")
         cache_axes(self.getPlotItem())
-        self.getPlotItem().addLegend(offset=(8, 8))
+        self.getPlotItem().addLegend(offset=(-10, -10))
         self.best = self.plot(
             pen=pg.mkPen(theme.LONG, width=2), symbol="o", symbolSize=5, name="best"
         )

@@ -14,7 +14,7 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from cockpit import theme
@@ -23,6 +23,7 @@ from engine.model.events import SignalUpdate
 HISTORY = 240  # samples in the strip
 SAMPLE_EVERY_S = 0.5  # 2 minutes of history
 REPAINT_EVERY_S = 0.2
+DIAL_WIDTH = 380  # a column of dials per this many pixels of width
 
 
 def _arc_pen(colour: str) -> QPen:
@@ -51,7 +52,7 @@ class MceDial(QWidget):
         self._last_sample = 0.0
         self._last_paint = 0.0
         self.paints = 0
-        self.setMinimumSize(240, 100)
+        self.setMinimumSize(240, 110)
 
     def sizeHint(self) -> QSize:
         return QSize(320, 170)
@@ -96,7 +97,7 @@ class MceDial(QWidget):
             p.end()
             self.paints += 1
             return
-        dial_h = h * 0.62
+        dial_h = h * 0.58
         half = w / 2
         self._dial(
             p,
@@ -109,7 +110,10 @@ class MceDial(QWidget):
         )
         self._dial(p, QRectF(half, 20, half, dial_h), "P(shock)", self.prob, 0.0, 1.0,
                    [(self.prob_zone, 1.0, theme.HALT)])  # fmt: skip
-        self._strip(p, QRectF(6, 22 + dial_h, w - 12, h - dial_h - 26))
+        p.setPen(QColor(theme.TEXT_DIM))
+        p.drawText(QRectF(6, 20 + dial_h, w - 12, 14), int(Qt.AlignmentFlag.AlignLeft),
+                   "skew (blue) · P(shock) (red) · last 2 min")  # fmt: skip
+        self._strip(p, QRectF(6, 36 + dial_h, w - 12, max(h - dial_h - 40, 10)))
         p.end()
         self.paints += 1
 
@@ -168,9 +172,6 @@ class MceDial(QWidget):
             ]
             p.setPen(QPen(QColor(colour), 1.2))
             p.drawPolyline(QPolygonF(pts))
-        p.setPen(QColor(theme.TEXT_DIM))
-        p.drawText(rect.adjusted(3, 0, -3, 0), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
-                   "skew (blue) · P(shock) (red) · last 2 min")  # fmt: skip
 
 
 class MceGauges(QWidget):
@@ -179,13 +180,33 @@ class MceGauges(QWidget):
     def __init__(self, symbols: tuple[str, ...], skew_zone: float, prob_zone: float) -> None:
         super().__init__()
         self.dials = {s: MceDial(s, skew_zone, prob_zone) for s in symbols}
-        layout = QGridLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(2, 2, 2, 2)
+        self.note = QLabel(
+            f"zones: |skew| ≥ {skew_zone:g}, P(shock) ≥ {prob_zone:.0%} ([agents.exits])"
+        )
+        self.note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 10px;")
+        self.columns = 0
+        self._arrange(1)
+
+    def _arrange(self, columns: int) -> None:
+        """The dials in ``columns`` columns (one per symbol side by side when it is wide)."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for dial in self.dials.values():
+            self._grid.removeWidget(dial)
+        self._grid.removeWidget(self.note)
         for i, dial in enumerate(self.dials.values()):
-            layout.addWidget(dial, i, 0)
-        note = QLabel(f"zones: |skew| ≥ {skew_zone:g}, P(shock) ≥ {prob_zone:.0%} ([agents.exits])")
-        note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 10px;")
-        layout.addWidget(note, len(self.dials), 0)
+            self._grid.addWidget(dial, i // columns, i % columns)
+        rows = (len(self.dials) + columns - 1) // columns
+        self._grid.addWidget(self.note, rows, 0, 1, columns)
+        for r in range(len(self.dials) + 1):  # the dials share the height, the note keeps its own
+            self._grid.setRowStretch(r, 1 if r < rows else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._arrange(max(1, min(len(self.dials), event.size().width() // DIAL_WIDTH)))
+        super().resizeEvent(event)
 
     def on_frame(self, signals: dict[tuple[str, str | None], SignalUpdate]) -> None:
         for (name, symbol), update in signals.items():

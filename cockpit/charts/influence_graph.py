@@ -62,7 +62,7 @@ class InfluenceGraph(QWidget):
 
     def _positions(self) -> dict[str, QPointF]:
         w, h = self.width(), self.height()
-        cx, cy, r = w / 2, h / 2 + 8, min(w, h) / 2 - 62
+        cx, cy, r = w / 2, h / 2 + 8, min(w, h) / 2 - 70
         n = max(len(self.symbols), 1)
         return {
             s: QPointF(cx + r * math.cos(-math.pi / 2 + 2 * math.pi * i / n),
@@ -86,8 +86,9 @@ class InfluenceGraph(QWidget):
             if a in pos and b in pos and abs(corr) >= MIN_EDGE:
                 self._edge(p, pos[a], pos[b], self._radius(a), self._radius(b), corr, lag,
                            strongest)  # fmt: skip
+        centre = QPointF(self.width() / 2, self.height() / 2 + 8)
         for s, point in pos.items():
-            self._node(p, s, point)
+            self._node(p, s, point, centre)
         p.setPen(QColor(theme.TEXT_DIM))
         note = self.reason or (
             "node size: influence (attention the others pay it) · edge A→B: corr(A leads B) "
@@ -97,7 +98,7 @@ class InfluenceGraph(QWidget):
                    int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap), note)  # fmt: skip
         p.end()
 
-    def _node(self, p: QPainter, symbol: str, at: QPointF) -> None:
+    def _node(self, p: QPainter, symbol: str, at: QPointF, centre: QPointF) -> None:
         r = self._radius(symbol)
         known = symbol in self.influence
         p.setPen(QPen(QColor(theme.TEXT), 1.5))
@@ -113,9 +114,12 @@ class InfluenceGraph(QWidget):
         if known:
             text = (f"infl {self.influence[symbol]:.2f} · #{self.rank.get(symbol, 0)} · "
                     f"z {self.predicted.get(symbol, 0.0):+.2f}")  # fmt: skip
+            # outside the ring, away from the edges
+            dx, dy = at.x() - centre.x(), at.y() - centre.y()
+            norm = math.hypot(dx, dy) or 1.0
+            lx, ly = at.x() + dx / norm * (r + 12), at.y() + dy / norm * (r + 12)
             p.setPen(QColor(theme.TEXT_DIM))
-            p.drawText(QRectF(at.x() - 90, at.y() + r + 2, 180, 16),
-                       int(Qt.AlignmentFlag.AlignCenter), text)  # fmt: skip
+            p.drawText(QRectF(lx - 90, ly - 8, 180, 16), int(Qt.AlignmentFlag.AlignCenter), text)
 
     def _edge(
         self, p: QPainter, a: QPointF, b: QPointF, ra: float, rb: float, corr: float, lag: int,

@@ -69,7 +69,8 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self._builder: BarBuilder | None = None
         self._closed: list[Bar] = []
         self._history: dict[int, Bar] = {}  # ts_open -> closed bar from the venue
-        self._fills: list[tuple[float, float, bool, str]] = []  # t, price, buy, agent
+        # symbol -> fills (t, price, buy, agent): kept for every symbol, drawn for the shown one
+        self._fills: dict[str, list[tuple[float, float, bool, str]]] = {}
         self._regions: list[pg.LinearRegionItem] = []
         self.regimes_shown = 0
         self.bars_drawn = 0
@@ -109,8 +110,7 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self._builder = BarBuilder(symbol, "1m")
         self._closed = []
         self._history = {}
-        self._fills = []
-        self.fills.setData([], [])
+        self._draw_fills()
         self._redraw()
 
     def set_history(self, symbol: str, bars: list[Bar]) -> None:
@@ -121,25 +121,24 @@ class PriceChart(pg.GraphicsLayoutWidget):
         self._redraw()
 
     def add_fill(self, fill: Fill) -> None:
-        """A fill of the shown symbol as a marker (▲ buy, ▼ sell) in its agent's colour."""
-        if fill.symbol != self.symbol:
-            return
-        self._fills.append(
-            (fill.ts_event / 1e9, fill.price, fill.side.value == "BUY", fill.strategy_id)
-        )
-        del self._fills[:-MAX_FILLS]
-        self._draw_fills()
+        """A fill as a marker (▲ buy, ▼ sell) in its agent's colour (kept for every symbol)."""
+        fills = self._fills.setdefault(fill.symbol, [])
+        fills.append((fill.ts_event / 1e9, fill.price, fill.side.value == "BUY", fill.strategy_id))
+        del fills[:-MAX_FILLS]
+        if fill.symbol == self.symbol:
+            self._draw_fills()
 
     def _draw_fills(self) -> None:
-        if not self._fills:
+        fills = self._fills.get(self.symbol or "", [])
+        if not fills:
             self.fills.setData([], [])
             return
         self.fills.setData(
-            x=[f[0] for f in self._fills],
-            y=[f[1] for f in self._fills],
-            symbol=["t1" if f[2] else "t" for f in self._fills],
-            brush=[_brush(f[3]) for f in self._fills],
-            data=[f"{f[3]} {'buy' if f[2] else 'sell'}" for f in self._fills],
+            x=[f[0] for f in fills],
+            y=[f[1] for f in fills],
+            symbol=["t1" if f[2] else "t" for f in fills],
+            brush=[_brush(f[3]) for f in fills],
+            data=[f"{f[3]} {'buy' if f[2] else 'sell'}" for f in fills],
         )
 
     def set_regimes(self, periods: list[tuple[float, float]]) -> None:

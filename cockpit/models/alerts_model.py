@@ -21,12 +21,11 @@ class AlertsModel(KeyedTableModel):
         super().__init__(
             [
                 Column("severity", "Severity", str.upper, colour=theme.SEVERITY.get),
+                Column("action", ""),
                 Column("ts_last", "Last seen", fmt_time_ns),
+                Column("count", "Count", align_right=True),
                 Column("source", "Source"),
                 Column("message", "Message"),
-                Column("count", "Count", align_right=True),
-                Column("state", "", colour=lambda v: theme.TEXT_DIM if v == "seen" else None),
-                Column("action", ""),
             ],
             key="alert_id",
             max_rows=max_rows,
@@ -44,7 +43,6 @@ class AlertsModel(KeyedTableModel):
                 "message": a.message,
                 "count": a.count,
                 "acknowledged": a.acknowledged,
-                "state": "seen" if a.acknowledged else "NEW",
                 "action": "" if a.acknowledged else "Acknowledge",
             }
         )

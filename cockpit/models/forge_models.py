@@ -7,6 +7,7 @@ from typing import Any
 
 from cockpit import theme
 from cockpit.models.columns import Column, fmt_opt
+from cockpit.models.detail_models import fmt_clock
 from cockpit.models.keyed_table import KeyedTableModel
 from engine.agents.singularity import SlotStatus
 from engine.model.enums import ForgeStage
@@ -64,6 +65,7 @@ class ForgeTasksModel(KeyedTableModel):
     def __init__(self) -> None:
         super().__init__(
             [
+                Column("ts", "Updated", fmt_clock),
                 Column("task_id", "Task"),
                 Column("symbol", "Symbol"),
                 Column("stage", "Stage", colour=_STATUS_COLOUR.get),
@@ -104,8 +106,9 @@ class ForgeTasksModel(KeyedTableModel):
                 "symbol": symbol,
                 "stage": p.stage.value,
                 "progress": progress_of(p),
-                "generation": p.generation,
-                "generations": p.generations,
+                # Stages after EVOLVING report no generation: keep the last one shown.
+                "generation": p.generation if p.generations else old.get("generation", 0),
+                "generations": p.generations or old.get("generations", 0),
                 "best": p.best_fitness if p.best_fitness is not None else old.get("best"),
                 "mean": p.mean_fitness if p.mean_fitness is not None else old.get("mean"),
                 "elapsed": p.elapsed_s,

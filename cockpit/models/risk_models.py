@@ -28,9 +28,9 @@ class LimitsModel(KeyedTableModel):
         super().__init__(
             [
                 Column("name", "Limit"),
+                Column("usage", "Usage", row_fmt=_usage_text, sort_key=float),
                 Column("used", "Used", row_fmt=_amount, align_right=True),
                 Column("limit", "Limit", row_fmt=_amount, align_right=True),
-                Column("usage", "Usage", row_fmt=_usage_text, sort_key=float),
                 Column("note", "Note", colour=lambda v: theme.HALT if v else None),
             ],
             key="name",

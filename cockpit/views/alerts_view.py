@@ -23,7 +23,9 @@ class AlertsView(QWidget):
         self.proxy = FieldFilter(model, self)
         self.table = make_table(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+        self.table.sortByColumn(
+            [c.key for c in model.columns].index("ts_last"), Qt.SortOrder.DescendingOrder
+        )
         self.action_column = [c.key for c in model.columns].index("action")
         self.table.setItemDelegateForColumn(self.action_column, ButtonDelegate(self.table))
         fixed_column(self.table, self.action_column, 110)

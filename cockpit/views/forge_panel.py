@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -31,6 +31,9 @@ from cockpit.views.gauntlet_report import GauntletReportView
 from cockpit.views.progress_delegate import ProgressDelegate
 from engine.model.events import ForgeProgress
 
+REREAD_MS = 500
+MAX_REREADS = 10
+
 
 class ForgePanel(QWidget):
     """Slots and tasks (top), fitness plot and gauntlet report (bottom)."""
@@ -48,6 +51,7 @@ class ForgePanel(QWidget):
         self.tasks_model = ForgeTasksModel()
         self.slots_model = SlotsModel()
         self._runs: dict[str, dict[str, Any]] = {}
+        self._rereads = 0
         self.symbol = QComboBox()
         self.symbol.addItems(list(symbols))
         self.forge = QPushButton("Forge")
@@ -65,6 +69,7 @@ class ForgePanel(QWidget):
         self.tasks_proxy = FieldFilter(self.tasks_model, self)
         self.tasks = make_table(self.tasks_proxy)
         self.tasks.setSortingEnabled(True)
+        self.tasks.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # the newest news on top
         self.tasks.setSelectionMode(self.tasks.SelectionMode.SingleSelection)
         progress_col = [c.key for c in self.tasks_model.columns].index("progress")
         self.tasks.setItemDelegateForColumn(progress_col, ProgressDelegate(self.tasks))
@@ -111,8 +116,18 @@ class ForgePanel(QWidget):
         self._runs = {r["task_id"]: r for r in runs}
         self.tasks_model.on_runs(runs)
         selected = self.selected_task()
-        if selected in self._runs and not self.tasks_model.is_active(selected):
-            self.report.show_run(self._runs[selected])
+        if selected and not self.tasks_model.is_active(selected):
+            run = self._finished_run(selected)
+            if run is not None:
+                self._rereads = 0
+                self.report.show_run(run)
+            elif self._rereads < MAX_REREADS:  # its row is not committed yet: look again soon
+                self._rereads += 1
+                QTimer.singleShot(REREAD_MS, self._queries.forge_runs)
+
+    def _finished_run(self, task_id: str) -> dict[str, Any] | None:
+        run = self._runs.get(task_id)
+        return None if run is None or run["status"] in ("QUEUED", "RUNNING") else run
 
     def symbols(self) -> list[str]:
         return [self.symbol.itemText(i) for i in range(self.symbol.count())]
@@ -156,9 +171,9 @@ class ForgePanel(QWidget):
         )
         if self.tasks_model.is_active(task):
             self.report.clear()
-        elif task in self._runs:
+        elif self._finished_run(task) is not None:
             self.report.show_run(self._runs[task])
-        else:
+        else:  # not journaled yet as finished (the journal writes in batches): read again
             self._queries.forge_runs()
 
     def _update_cancel(self) -> None:

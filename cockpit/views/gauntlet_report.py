@@ -79,6 +79,7 @@ class GauntletReportView(QWidget):
         split.addWidget(self.gates)
         split.addWidget(self.text)
         split.setSizes([200, 260])
+        self.split = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict)
@@ -99,6 +100,11 @@ class GauntletReportView(QWidget):
             f"{status}{agent}</span><br><span style='font-weight:normal'>{reason}</span>"
         )
         self.gates_model.set_gates(list(gauntlet.get("gates") or []))
+        rows = self.gates_model.rowCount()
+        if rows:  # every gate visible; the text takes the rest
+            need = self.gates.horizontalHeader().height() + rows * self.gates.rowHeight(0) + 6
+            total = sum(self.split.sizes())
+            self.split.setSizes([min(need, total - 80), max(total - need, 80)])
         text = report_text(report)
         if not gauntlet:
             text = "The task ended before the gauntlet (no gates were run).\n\n" + text

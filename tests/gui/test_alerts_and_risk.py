@@ -49,7 +49,7 @@ def test_acknowledge_button_and_acknowledge_all_clear_the_engines_alerts(cockpit
     assert not c.engine.component("alerts").alerts[second].acknowledged
     row = model.row(first)
     assert row is not None
-    assert row["state"] == "seen"
+    assert row["acknowledged"] is True
     assert row["action"] == ""
     w.panels.alerts.open_only.setChecked(True)
     assert w.panels.alerts.proxy.rowCount() == before + 2
