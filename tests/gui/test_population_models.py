@@ -297,3 +297,30 @@ def test_bench_full_flag_reaches_the_cockpit_benchmark(monkeypatch: pytest.Monke
     args = ["--config", "x.toml", "bench", "cockpit", "--full", "--quick"]
     assert _take_bench_flags(args) == ["--config", "x.toml", "bench", "cockpit", "--quick"]
     assert os.environ[FULL_ENV] == "1"
+
+
+def test_blotter_and_positions_models_pass_the_model_tester(qtmodeltester: Any) -> None:
+    from cockpit.models.trading_models import FillsModel, OrdersModel, PositionsModel
+    from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
+    from engine.model.events import Fill, OrderUpdate
+
+    orders = OrdersModel()
+    update = OrderUpdate(1, "c1", "v1", "manual", "BTC/USDT", Side.BUY, OrderType.LIMIT,
+                         OrderStatus.NEW, 59_000.0, 0.01, 0.0, 0.0, 0.01, NOW, NOW)  # fmt: skip
+    orders.on_update(update)
+    qtmodeltester.check(orders)
+    orders.on_update(
+        OrderUpdate(2, "c1", "v1", "manual", "BTC/USDT", Side.BUY, OrderType.LIMIT,
+                    OrderStatus.FILLED, 59_000.0, 0.01, 0.01, 59_000.0, 0.0, NOW, NOW)
+    )  # fmt: skip
+    assert orders.rowCount() == 0  # a closed order leaves
+    fills = FillsModel(max_rows=2)
+    for i in range(3):
+        fills.on_fill(Fill(f"e{i}", "c1", "a1", "BTC/USDT", Side.SELL, 0.01, 59_000.0 + i, 0.3,
+                           "USDT", Liquidity.TAKER, NOW + i, NOW + i))  # fmt: skip
+    qtmodeltester.check(fills)
+    assert fills.keys() == ["e1", "e2"]  # bounded, oldest out
+    positions = PositionsModel()
+    positions.set_position(Position("a1", "BTC/USDT", 0.5, 59_000.0, 10.0, 1.0), 59_100.0)
+    qtmodeltester.check(positions)
+    assert positions.row(("a1", "BTC/USDT"))["upnl"] == pytest.approx(50.0)  # type: ignore[index]
