@@ -111,14 +111,24 @@ class Singularity:
 
     def request_replacement(self, symbol: str, agent_id: str) -> None:
         """The Watchtower reaped ``agent_id``: its slot is empty, fill it."""
-        for status in self.slots.values():
-            if agent_id in (status.agent_id, self._departed.get(status.slot)):
-                self._reaped[status.slot] = agent_id
-                status.agent_id = None
+        self._assign_agents()
+        held = [
+            s for s in self.slots.values() if agent_id in (s.agent_id, self._departed.get(s.slot))
+        ]
+        if not held:  # reaped before the Singularity first looked: it takes a free slot
+            held = [
+                s
+                for s in self.slots.values()
+                if s.symbol == symbol and s.agent_id is None and s.slot not in self._reaped
+            ][:1]
+        for status in held:
+            self._reaped[status.slot] = agent_id
+            status.agent_id = None
         log.info("singularity: %s left %s; commissioning a replacement", agent_id, symbol)
         self.wake()
 
     async def _loop(self) -> None:
+        self._assign_agents()  # the agents loaded at start hold their slots from the outset
         try:
             await self.history.ensure()
         except (CrucibleError, OSError) as exc:

@@ -118,3 +118,24 @@ def test_a_slot_whose_agent_left_reads_empty_and_its_reap_is_still_followed(
     assert [s.agent_id for s in singularity.current_slots()] == [None]
     singularity.request_replacement("ETH/USDT", agent.id)  # ... and reports it afterwards
     assert singularity._reaped == {"ETH/USDT#0": agent.id}
+
+
+def test_an_agent_reaped_before_the_singularity_first_looked_still_gets_its_replacement_logged(
+    tmp_path: Path,
+) -> None:
+    """The Watchtower can reap an agent loaded at start before the Singularity has placed it
+    (the training history takes a while): its reap claims a free slot of its symbol."""
+    config = make_config(
+        tmp_path,
+        deployment={"enabled": True, "agents": {"BTC/USDT": 0, "ETH/USDT": 2, "SOL/USDT": 0}},
+    )
+    arena: Any = SimpleNamespace(agents={})
+    unused: Any = None
+    singularity = Singularity(config, LiveClock(), TaskSupervisor(), arena, unused, unused)
+    singularity.request_replacement("ETH/USDT", "ETHUSDT-gp-early")
+    singularity.request_replacement("ETH/USDT", "ETHUSDT-gp-early-too")
+    assert singularity._reaped == {
+        "ETH/USDT#0": "ETHUSDT-gp-early",
+        "ETH/USDT#1": "ETHUSDT-gp-early-too",
+    }
+    assert [s.agent_id for s in singularity.current_slots()] == [None, None]
