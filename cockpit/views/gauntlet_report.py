@@ -1,25 +1,38 @@
 """GauntletReportView: a finished forge task's verdict, every gate, the metrics behind them.
 
-The report is the one the forge journals (``EngineCommands.forge_runs``). It
-carries no holdout equity series (only the figures computed from it), so the
-view shows the holdout's metrics and trade statistics and says so.
+The report is the one the forge journals (``EngineCommands.forge_runs``): the
+ensemble's holdout equity (thinned to a few hundred points) is drawn between
+the gates and the figures. Reports from before the forge kept that series have
+none, and the view says so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from cockpit import theme
+from cockpit.charts.equity_chart import EquityChart
 from cockpit.models.forge_models import GatesModel
 from cockpit.views.blotter_view import make_table
 
-NO_EQUITY = (
-    "No holdout equity curve: the forge's report keeps the holdout's metrics and trade "
-    "statistics, not its equity series."
-)
+NO_EQUITY = "No holdout equity curve: this report predates the forge keeping it."
+
+
+def holdout_samples(report: dict[str, Any]) -> list[tuple[int, float]]:
+    """The report's holdout equity as (ts ns, equity); empty if it has none or it is unreadable."""
+    series = report.get("holdout_equity") or {}
+    ts, equity = series.get("ts") or [], series.get("equity") or []
+    if len(ts) != len(equity) or not ts:
+        return []
+    try:
+        stamps = pd.to_datetime(ts, utc=True).as_unit("ns").asi8
+    except (ValueError, TypeError):
+        return []
+    return [(int(t), float(v)) for t, v in zip(stamps, equity, strict=True)]
 
 
 def _fmt(v: Any) -> str:
@@ -40,7 +53,7 @@ def report_text(report: dict[str, Any]) -> str:
     if stats:
         lines.append("Holdout trades")
         lines += [f"  {k:<28} {_fmt(v)}" for k, v in stats.items()]
-    if "equity" not in report and "holdout_equity" not in report:
+    if not holdout_samples(report):
         lines.append("")
         lines.append(NO_EQUITY)
     bake = report.get("bake_off") or []
@@ -75,10 +88,13 @@ class GauntletReportView(QWidget):
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setStyleSheet("font-family: monospace; font-size: 11px;")
+        self.equity = EquityChart()
+        self.equity.setTitle("holdout equity", color=theme.TEXT_DIM, size="9pt")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.gates)
+        split.addWidget(self.equity)
         split.addWidget(self.text)
-        split.setSizes([200, 260])
+        split.setSizes([200, 160, 200])
         self.split = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -100,11 +116,15 @@ class GauntletReportView(QWidget):
             f"{status}{agent}</span><br><span style='font-weight:normal'>{reason}</span>"
         )
         self.gates_model.set_gates(list(gauntlet.get("gates") or []))
+        samples = holdout_samples(report)
+        self.equity.set_data(samples, [])
+        self.equity.setVisible(bool(samples))
         rows = self.gates_model.rowCount()
-        if rows:  # every gate visible; the text takes the rest
+        if rows:  # every gate visible; the curve and the text share the rest
             need = self.gates.horizontalHeader().height() + rows * self.gates.rowHeight(0) + 6
             total = sum(self.split.sizes())
-            self.split.setSizes([min(need, total - 80), max(total - need, 80)])
+            rest = max(total - need, 160)
+            self.split.setSizes([min(need, total - 160), rest // 2, rest - rest // 2])
         text = report_text(report)
         if not gauntlet:
             text = "The task ended before the gauntlet (no gates were run).\n\n" + text
@@ -114,4 +134,5 @@ class GauntletReportView(QWidget):
         self.task_id = None
         self.verdict.setText("Select a finished task to see its gauntlet report")
         self.gates_model.clear()
+        self.equity.set_data([], [])
         self.text.clear()

@@ -119,5 +119,35 @@ def test_gauntlet_report_shows_every_gate_of_a_real_forge_report(
         assert model.data(model.index(r, 3)) == ("pass" if gate["passed"] else "FAIL")
     text = view.text.toPlainText()
     assert "deflated_sharpe" in text or "sharpe" in text
-    assert NO_EQUITY in text
+    assert NO_EQUITY in text  # a report from before the forge kept the curve
+    assert view.equity.isHidden()
     assert "REGISTERED" in view.verdict.text()
+
+
+def test_gauntlet_report_draws_the_holdout_equity_the_forge_journals(qapp: object) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from engine.forge.pipeline import holdout_equity
+
+    index = pd.date_range("2026-11-01", periods=1_000, freq="1min", tz="UTC")
+    equity = 1.0 + np.cumsum(np.random.default_rng(3).normal(0.0, 1e-3, len(index)))
+    series = holdout_equity(equity, index)
+    view = GauntletReportView()
+    view.show_run(
+        {"task_id": "t1", "symbol": "ETH/USDT", "status": "REJECTED", "agent_id": None,
+         "report": {"gauntlet": {"gates": [], "reason": "too few trades"},
+                    "holdout_equity": series}}
+    )  # fmt: skip
+    assert not view.equity.isHidden()
+    assert view.equity.points == len(series["ts"]) > 300
+    xs, ys = view.equity.curve.getData()
+    assert xs[0] == index[0].timestamp()
+    assert xs[-1] == index[-1].timestamp()
+    assert ys[-1] == equity[-1]
+    assert NO_EQUITY not in view.text.toPlainText()
+    view.show_run(
+        {"task_id": "t2", "symbol": "ETH/USDT", "status": "FAILED", "agent_id": None,
+         "report": {"holdout_equity": {"ts": ["not a time"], "equity": [1.0]}}}
+    )  # fmt: skip
+    assert view.equity.isHidden()  # an unreadable series is not drawn
