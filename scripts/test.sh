@@ -16,4 +16,4 @@ say "cargo test"
 (cd cerebellum_core && cargo test --release "${CARGO_FLAGS[@]}" --quiet)
 say "pytest"
 export QT_QPA_PLATFORM=offscreen
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q --durations=15 "$@"
