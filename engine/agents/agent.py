@@ -104,7 +104,9 @@ class Agent:
     # -- the per-bar decision ----------------------------------------------------------
     def infer(self) -> Inference:
         """The specialists' votes on the latest bar (CPU work: the Arena runs it off the loop)."""
-        return self.runner.run(self.window.frame())
+        return self.runner.run(
+            self.window.latest(self.bundle.feature_names, self.runner.rows_needed)
+        )
 
     def decide(self, inference: Inference, signals: SignalSnapshot, market: Market) -> Plan:
         """Learn from the last bar, tally this one, and plan (the state's memory moves here)."""

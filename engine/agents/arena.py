@@ -351,7 +351,8 @@ class Arena:
         self._record(agent, plan, cid)
 
     async def _infer(self, agent: Agent) -> Inference:
-        frame = agent.window.frame()  # built on the loop; the thread only reads its copy
+        # Just the agent's columns and rows, built on the loop; the thread reads its copy.
+        frame = agent.window.latest(agent.bundle.feature_names, agent.runner.rows_needed)
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(
             loop.run_in_executor(self._pool, agent.runner.run, frame),

@@ -55,6 +55,8 @@ class FeatureWindow:
         self.closes: deque[float] = deque(maxlen=max(rows, 1024))
         self.last_bar: Bar | None = None
         self._frame: pd.DataFrame | None = None
+        self._latest: dict[tuple[tuple[str, ...], int], pd.DataFrame] = {}
+        self._column: dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self._vol: dict[int, float] = {}
 
     def update(self, bar: Bar, context: Mapping[str, Bar] | None = None) -> bool:
@@ -71,6 +73,7 @@ class FeatureWindow:
         self.closes.append(bar.close)
         self.last_bar = bar
         self._frame = None
+        self._latest = {}
         self._vol = {}
         return True
 
@@ -91,9 +94,35 @@ class FeatureWindow:
             )
         return self._frame
 
+    def _rows_of(self, columns: Iterable[str], rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The latest ``rows`` kept rows (oldest first) of ``columns``, and their open times."""
+        n = min(self.count, self._rows, rows)
+        order = np.arange(self.count - n, self.count) % self._rows
+        try:
+            cols = np.array([self._column[c] for c in columns], dtype=np.intp)
+        except KeyError as exc:
+            raise DataError(f"feature window {self.symbol} has no column {exc}") from None
+        return self._values[np.ix_(order, cols)], self._index[order]
+
+    def latest(self, columns: tuple[str, ...], rows: int) -> pd.DataFrame:
+        """The latest ``rows`` rows of just ``columns`` (what one agent's models read).
+
+        Built from the ring buffer once per bar for each (columns, rows): a decision
+        never copies the whole window.
+        """
+        key = (columns, rows)
+        frame = self._latest.get(key)
+        if frame is None:
+            values, index = self._rows_of(columns, rows)
+            frame = pd.DataFrame(
+                values, columns=list(columns), index=pd.to_datetime(index, unit="ns", utc=True)
+            )
+            self._latest[key] = frame
+        return frame
+
     def finite_rows(self, columns: Iterable[str]) -> int:
         """How many of the latest rows are finite in every one of ``columns``."""
-        values = self.frame().loc[:, list(columns)].to_numpy()
+        values, _ = self._rows_of(columns, self._rows)
         bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
         return len(values) if bad.size == 0 else len(values) - 1 - int(bad[-1])
 

@@ -23,7 +23,6 @@ from engine.forge.registry import AgentBundle
 from engine.forge.specialists import (
     GBMSpecialist,
     GPSpecialist,
-    feature_matrix,
     signals_from_proba,
 )
 
@@ -41,13 +40,16 @@ class Inference:
 class _CompiledTree:
     """A GP specialist with its primitive set and tree built once."""
 
-    def __init__(self, spec: GPSpecialist) -> None:
+    def __init__(self, spec: GPSpecialist, bundle_names: tuple[str, ...]) -> None:
         self.spec = spec
         self.pset = build_primitive_set(list(spec.feature_names))
         self.tree = parse_expression(spec.expression, self.pset)
+        position = {n: i for i, n in enumerate(bundle_names)}
+        self.columns = np.array([position[n] for n in spec.feature_names], dtype=np.intp)
 
-    def vote(self, frame: pd.DataFrame) -> int:
-        z = self.spec.scaler.transform(feature_matrix(frame, self.spec.feature_names))
+    def vote(self, values: np.ndarray) -> int:
+        """``values``: the bundle's feature columns in the bundle's order, oldest row first."""
+        z = self.spec.scaler.transform(np.ascontiguousarray(values[:, self.columns]))
         columns = {name: z[:, i] for i, name in enumerate(self.spec.feature_names)}
         signals = TreeEvaluator(columns, self.pset, cache_bytes=0).signals(self.tree)
         return int(signals[-1])
@@ -59,7 +61,8 @@ class SpecialistRunner:
     def __init__(self, bundle: AgentBundle) -> None:
         self.bundle = bundle
         self._runners: list[Any] = [
-            _CompiledTree(s) if isinstance(s, GPSpecialist) else s for s in bundle.specialists
+            _CompiledTree(s, bundle.feature_names) if isinstance(s, GPSpecialist) else s
+            for s in bundle.specialists
         ]
 
     @property
@@ -70,13 +73,18 @@ class SpecialistRunner:
     def run(self, frame: pd.DataFrame) -> Inference:
         """Votes on the last row of ``frame`` (its last ``rows_needed`` rows must be finite)."""
         frame = frame.iloc[-self.rows_needed :]
-        check_finite(frame.loc[:, list(self.bundle.feature_names)], f"agent {self.bundle.agent_id}")
+        names = list(self.bundle.feature_names)
+        if list(frame.columns) != names:
+            frame = frame.loc[:, names]
+        values = frame.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            check_finite(frame, f"agent {self.bundle.agent_id}")  # raises, naming the columns
         last = frame.iloc[-1:]
         votes: list[int] = []
         probabilities: list[tuple[float, float, float] | None] = []
         for runner in self._runners:
             if isinstance(runner, _CompiledTree):
-                votes.append(runner.vote(frame))
+                votes.append(runner.vote(values))
                 probabilities.append(None)
             elif isinstance(runner, GBMSpecialist):
                 proba = runner.proba(last)

@@ -9,6 +9,7 @@ import math
 import pytest
 
 from engine.agents.feature_hub import FeatureHub, FeatureWindow
+from engine.core.errors import DataError
 from engine.features.config import CrossAssetConfig, FeaturesConfig, ParticleFilterConfig
 from engine.features.factory import FeatureFactory
 from engine.model.market import Bar
@@ -131,3 +132,24 @@ async def test_live_bars_that_come_while_a_window_warms_up_are_applied_after_it(
     hub.on_bar(_bar("ETH/USDT", 23, closes_e[23]))  # warm: live bars flow again
     hub.on_bar(_bar("BTC/USDT", 23, closes_b[23]))
     assert eth.count == 24
+
+
+def test_an_agents_slice_of_a_wrapped_window_is_the_whole_windows_tail() -> None:
+    """``latest`` (what a decision reads) agrees with the full frame after the ring wraps,
+    and ``finite_rows`` counts the finite tail of just the asked columns."""
+    window = FeatureWindow("BTC/USDT", FeatureFactory(CONFIG), rows=7)
+    for minute, close in enumerate(_closes("BTC/USDT", 19)):
+        assert window.update(_bar("BTC/USDT", minute, close))
+    full = window.frame()
+    assert len(full) == 7
+    columns = (window.names[-1], window.names[0])
+    part = window.latest(columns, 4)
+    assert list(part.columns) == list(columns)
+    assert part.index.equals(full.index[-4:])
+    expected = full.loc[:, list(columns)].iloc[-4:].to_numpy()
+    assert part.to_numpy().ravel() == pytest.approx(expected.ravel(), nan_ok=True)
+    assert window.latest(columns, 4) is part  # built once per bar
+    finite = [c for c in window.names if full[c].notna().all()]
+    assert window.finite_rows(finite[:2]) == 7
+    with pytest.raises(DataError, match="no column"):
+        window.latest(("not_a_feature",), 2)
