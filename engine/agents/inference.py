@@ -64,6 +64,11 @@ class SpecialistRunner:
             _CompiledTree(s, bundle.feature_names) if isinstance(s, GPSpecialist) else s
             for s in bundle.specialists
         ]
+        position = {n: i for i, n in enumerate(bundle.feature_names)}
+        self._columns = [
+            np.array([position[n] for n in s.feature_names], dtype=np.intp)
+            for s in bundle.specialists
+        ]
 
     @property
     def rows_needed(self) -> int:
@@ -79,15 +84,14 @@ class SpecialistRunner:
         values = frame.to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():
             check_finite(frame, f"agent {self.bundle.agent_id}")  # raises, naming the columns
-        last = frame.iloc[-1:]
         votes: list[int] = []
         probabilities: list[tuple[float, float, float] | None] = []
-        for runner in self._runners:
+        for runner, columns in zip(self._runners, self._columns, strict=True):
             if isinstance(runner, _CompiledTree):
                 votes.append(runner.vote(values))
                 probabilities.append(None)
             elif isinstance(runner, GBMSpecialist):
-                proba = runner.proba(last)
+                proba = runner.proba_of(np.ascontiguousarray(values[-1:, columns]))
                 signal = signals_from_proba(proba, runner.entry_threshold, runner.exit_threshold)
                 votes.append(int(signal[-1]))
                 p = np.asarray(proba[-1], dtype=np.float64)

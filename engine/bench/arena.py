@@ -5,7 +5,10 @@ budget, on synthetic bars with a planted trend (so the gauntlet registers
 them; their models are as large as any forged agent's) and copied under new
 ids to make 8 or 32 agents on 3 symbols. A real engine then runs on the sim in
 fast-forward (a bar per symbol about every second), its backfill covering the
-features' warm-up, with the radar on. Figures (targets in brackets; checked
+features' warm-up, with the radar on. The sim publishes a book every 4 simulated
+seconds, so that books reach the engine at about the live rate (10 a second per
+symbol) while bars come some 60 times faster than live: at the default 10 books per
+simulated second the loop would decode 60 times the live book flow and measure that. Figures (targets in brackets; checked
 here, never in a test):
 
 * ``arena_decide_p99_ms`` (8 agents) [<= 20] and ``arena_decide_p99_ms_32``
@@ -110,7 +113,9 @@ async def _measure(root: Path, seconds: float) -> dict[str, float]:
         {
             "paths": {"root": str(root)},
             "engine": {"log_level": "WARNING"},
-            "cerebellum": {"core": {"sim": {"mode": "fastforward", "backfill_minutes": 2_600}}},
+            "cerebellum": {
+                "core": {"sim": {"mode": "fastforward", "backfill_minutes": 2_600, "book_hz": 0.25}}
+            },
             "signals": {"influence": {"enabled": False}, "mce": {"enabled": False}},
             "deployment": {"enabled": False},
             "watchtower": {"enabled": False},

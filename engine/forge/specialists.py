@@ -45,6 +45,8 @@ class Specialist(Protocol):
 
 def feature_matrix(features: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
     """The named columns as a float64 matrix; a missing column is a DataError."""
+    if tuple(features.columns) == names:
+        return np.ascontiguousarray(features.to_numpy(dtype=np.float64))
     missing = [n for n in names if n not in features.columns]
     if missing:
         raise DataError(f"feature frame lacks columns the model needs: {missing}")
@@ -139,19 +141,23 @@ class GBMSpecialist:
 
     def scores(self, features: pd.DataFrame) -> np.ndarray:
         """The uncalibrated per-class scores the calibration was fitted on."""
-        x = feature_matrix(features, self.feature_names)
+        return self.scores_of(feature_matrix(features, self.feature_names))
+
+    def scores_of(self, x: np.ndarray) -> np.ndarray:
+        """``scores`` of a matrix whose columns are ``feature_names`` in that order."""
         margins = self.calibration.score == "decision_function"
         if self.kind == "lightgbm":
             raw = self.booster.predict(x, raw_score=margins)
-        else:
-            import xgboost as xgb
-
-            dmatrix = xgb.DMatrix(x, feature_names=list(self.feature_names))
-            raw = self.booster.predict(dmatrix, output_margin=margins)
+        else:  # in place: building a DMatrix costs milliseconds even for the one row a decision scores
+            raw = self.booster.inplace_predict(x, predict_type="margin" if margins else "value")
         return np.asarray(raw).reshape(x.shape[0], N_CLASSES)
 
     def proba(self, features: pd.DataFrame) -> np.ndarray:
         return self.calibration.apply(self.scores(features))
+
+    def proba_of(self, x: np.ndarray) -> np.ndarray:
+        """``proba`` of a matrix whose columns are ``feature_names`` in that order."""
+        return self.calibration.apply(self.scores_of(x))
 
     def signals(self, features: pd.DataFrame) -> np.ndarray:
         return signals_from_proba(self.proba(features), self.entry_threshold, self.exit_threshold)
