@@ -77,9 +77,7 @@ def load_features(
     return bars, features, factory
 
 
-def holdout_equity(
-    equity: np.ndarray, index: pd.Index, points: int = 400
-) -> dict[str, list[Any]]:
+def holdout_equity(equity: np.ndarray, index: pd.Index, points: int = 400) -> dict[str, list[Any]]:
     """The ensemble's holdout equity curve, thinned to about ``points`` (for the report)."""
     step = max(1, len(equity) // points)
     keep = list(range(0, len(equity), step))
