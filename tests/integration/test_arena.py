@@ -85,12 +85,19 @@ async def test_forged_agents_load_trade_and_their_positions_equal_the_cores(
         await wait_until(
             lambda: {f.strategy_id for f in fills} >= traders, 240, "both agents to trade"
         )
+        # Paused agents send nothing more (in fast-forward the next bar comes within a second):
+        # once their last orders are answered, the core's positions are final.
+        for agent_id in ids:
+            engine.commands.pause_agent(agent_id, "compare with the core")
         await wait_until(
             lambda: all(a.state.pending_order is None for a in arena.agents.values()),
             30,
             "no order in flight",
         )
         snap = await engine.commands.snapshot()
+        await wait_until(
+            lambda: engine.link.sequence.last_seq >= snap.last_seq, 10, "the snapshot's reports"
+        )
         venue = {(p.strategy_id, p.symbol): p.qty for p in snap.positions}
         for agent in arena.agents.values():
             assert agent.state.qty == pytest.approx(venue.get((agent.id, agent.symbol), 0.0))
