@@ -98,7 +98,7 @@ def open_cockpit(
     window.confirm = lambda _title, _text: True  # type: ignore[method-assign]
     window.show()
     cockpit = Cockpit(window, engine, config, loop, settings_path)
-    cockpit.run(engine.start(), timeout=30)
+    cockpit.run(engine.start(), timeout=90)  # a loaded machine: agents warm up in the start
     return cockpit
 
 
@@ -200,7 +200,7 @@ def population(
         qapp, tmp_path, cerebellum_binary, qloop, cerebellum=FAST_SIM,
         signals={"mce": {"enabled": False}},
     )  # fmt: skip
-    c.wait(lambda: set(c.engine.arena.agents) == set(forged.ids), 20, "the agents to load")
+    c.wait(lambda: set(c.engine.arena.agents) == set(forged.ids), 60, "the agents to load")
     yield c
     if c.window.isVisible():
         c.close()
