@@ -6,9 +6,10 @@
   Agents join (``add``) and leave (``remove``, which flattens first) while the
   engine runs.
 * Each closed 1m bar updates the symbol's feature windows once; the agents on
-  that symbol then run their specialists in a thread pool (never on the event
-  loop), each with a timeout, so a slow or failing agent delays neither the
-  others nor the loop. A failure is logged, counted and published
+  that symbol then run their specialists. Heavy inference runs in a thread pool
+  with a timeout, so a slow agent delays neither the others nor the loop; an
+  agent whose inference has proved light (``agents.inline_inference_ms`` of CPU)
+  runs on the loop, where it costs less than the hand-off to a thread would. A failure is logged, counted and published
   (``AgentFault``); ``agents.max_consecutive_errors`` in a row pause the agent.
 * Orders go through the order gateway under the agent's id; fills come back
   through the gateway's per-strategy callback, the only place agent holdings
@@ -101,7 +102,8 @@ class Arena:
         self.refused: dict[str, str] = {}  # bundle directory -> why it could not be loaded
         self.halted = False
         self._stopped = False
-        # Bar close -> order handed to the gateway, and -> decision done (ns), the newest
+        # Bar close -> order handed to the gateway, and -> decision done (its order, if any,
+        # handed to the gateway) in ns, the newest
         # of each (`crucible bench arena` reads them).
         self.order_latencies_ns: deque[int] = deque(maxlen=100_000)
         self.decision_latencies_ns: deque[int] = deque(maxlen=100_000)
@@ -338,7 +340,9 @@ class Arena:
                 reduce_only=plan.action == "exit",
             )
             agent.order_sent(cid, plan)
-            self.order_latencies_ns.append(time.monotonic_ns() - t0)
+            handed = time.monotonic_ns() - t0  # the gateway checks and sends it before its Ack
+            self.order_latencies_ns.append(handed)
+            self.decision_latencies_ns.append(handed)
             try:
                 await self._gateway.submit(order)
             except (RiskRejected, OrderRejected, LinkDown) as exc:
@@ -347,15 +351,19 @@ class Arena:
                     plan, action="skip", reason=f"{plan.reason}; order not placed: {exc}"
                 )
                 cid = None
-        self.decision_latencies_ns.append(time.monotonic_ns() - t0)
+        else:
+            self.decision_latencies_ns.append(time.monotonic_ns() - t0)
         self._record(agent, plan, cid)
 
     async def _infer(self, agent: Agent) -> Inference:
-        # Just the agent's columns and rows, built on the loop; the thread reads its copy.
-        frame = agent.window.latest(agent.bundle.feature_names, agent.runner.rows_needed)
+        """The agent's votes: on the loop when its inference is light, else in the pool."""
+        values = agent.window.latest(agent.bundle.feature_names, agent.runner.rows_needed)
+        cost = agent.runner.cost_ms
+        if cost is not None and cost <= self._cfg.inline_inference_ms:
+            return agent.runner.run(values)
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(
-            loop.run_in_executor(self._pool, agent.runner.run, frame),
+            loop.run_in_executor(self._pool, agent.runner.run, values),
             self._cfg.decision_timeout_ms / 1e3,
         )
 

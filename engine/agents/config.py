@@ -51,6 +51,11 @@ class AgentsConfig(FrozenModel):
     max_consecutive_errors: int = Field(default=3, ge=1)
     history_rows: int = Field(default=300, ge=241)  # feature rows kept (GP windows reach 240)
     workers: int = Field(default=2, ge=1, le=16)  # inference threads
+    # An agent whose inference has cost at most this much CPU (smoothed) decides on the
+    # event loop: handing a sub-millisecond job to a thread costs more than the job
+    # (queueing and the GIL). Heavier agents, and every agent's first decision, run in
+    # the thread pool with the decision timeout. 0 sends every agent to the pool.
+    inline_inference_ms: float = Field(default=1.0, ge=0, le=20)
     # A signal older than this counts as unavailable (neutral).
     bar_signal_max_age_s: float = Field(default=180.0, gt=0)
     mce_max_age_s: float = Field(default=30.0, gt=0)

@@ -55,7 +55,9 @@ class FeatureWindow:
         self.closes: deque[float] = deque(maxlen=max(rows, 1024))
         self.last_bar: Bar | None = None
         self._frame: pd.DataFrame | None = None
-        self._latest: dict[tuple[tuple[str, ...], int], pd.DataFrame] = {}
+        self._latest: dict[tuple[tuple[str, ...], int], np.ndarray] = {}
+        self._positions: dict[tuple[str, ...], np.ndarray] = {}
+        self._last_bad = np.full(len(self.names), -1, dtype=np.int64)  # per column, row count
         self._column: dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self._vol: dict[int, float] = {}
 
@@ -68,6 +70,7 @@ class FeatureWindow:
             return False
         slot = self.count % self._rows
         self._values[slot] = [row[n] for n in self.names]
+        self._last_bad[~np.isfinite(self._values[slot])] = self.count
         self._index[slot] = bar.ts_open
         self.count += 1
         self.closes.append(bar.close)
@@ -94,37 +97,41 @@ class FeatureWindow:
             )
         return self._frame
 
-    def _rows_of(self, columns: Iterable[str], rows: int) -> tuple[np.ndarray, np.ndarray]:
+    def _columns_of(self, columns: tuple[str, ...]) -> np.ndarray:
+        cols = self._positions.get(columns)
+        if cols is None:
+            try:
+                cols = np.array([self._column[c] for c in columns], dtype=np.intp)
+            except KeyError as exc:
+                raise DataError(f"feature window {self.symbol} has no column {exc}") from None
+            self._positions[columns] = cols
+        return cols
+
+    def _rows_of(self, columns: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
         """The latest ``rows`` kept rows (oldest first) of ``columns``, and their open times."""
         n = min(self.count, self._rows, rows)
         order = np.arange(self.count - n, self.count) % self._rows
-        try:
-            cols = np.array([self._column[c] for c in columns], dtype=np.intp)
-        except KeyError as exc:
-            raise DataError(f"feature window {self.symbol} has no column {exc}") from None
-        return self._values[np.ix_(order, cols)], self._index[order]
+        return self._values[np.ix_(order, self._columns_of(columns))], self._index[order]
 
-    def latest(self, columns: tuple[str, ...], rows: int) -> pd.DataFrame:
-        """The latest ``rows`` rows of just ``columns`` (what one agent's models read).
+    def latest(self, columns: tuple[str, ...], rows: int) -> np.ndarray:
+        """The latest ``rows`` rows of just ``columns``, oldest first (what one agent's models read).
 
-        Built from the ring buffer once per bar for each (columns, rows): a decision
-        never copies the whole window.
+        Built from the ring buffer once per bar for each (columns, rows) and read-only:
+        a decision never copies the whole window, nor builds a frame.
         """
         key = (columns, rows)
-        frame = self._latest.get(key)
-        if frame is None:
-            values, index = self._rows_of(columns, rows)
-            frame = pd.DataFrame(
-                values, columns=list(columns), index=pd.to_datetime(index, unit="ns", utc=True)
-            )
-            self._latest[key] = frame
-        return frame
+        values = self._latest.get(key)
+        if values is None:
+            values, _index = self._rows_of(columns, rows)
+            values.flags.writeable = False  # shared by every agent on this feature set
+            self._latest[key] = values
+        return values
 
-    def finite_rows(self, columns: Iterable[str]) -> int:
-        """How many of the latest rows are finite in every one of ``columns``."""
-        values, _ = self._rows_of(columns, self._rows)
-        bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
-        return len(values) if bad.size == 0 else len(values) - 1 - int(bad[-1])
+    def finite_rows(self, columns: tuple[str, ...]) -> int:
+        """How many of the latest kept rows are finite in every one of ``columns``."""
+        cols = self._columns_of(columns)
+        last_bad = int(self._last_bad[cols].max()) if cols.size else -1
+        return min(self.count - 1 - last_bad, self._rows)
 
     def ewm_vol(self, span: int) -> float:
         """EWM standard deviation of 1-bar log returns, as the forge's labels use (NaN early)."""

@@ -4,18 +4,19 @@ Each specialist votes on the latest bar exactly as it did in the gauntlet: a
 GP tree is evaluated over the kept rows (its rolling windows need them) and
 its last signal taken; a booster scores the last row, and its calibrated
 class probabilities are kept for sizing. Trees are parsed once per agent.
-Nothing that is not finite reaches a model (``check_finite`` first).
+Nothing that is not finite reaches a model (a DataError naming the columns).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from engine.features.sanitize import check_finite
+from engine.core.errors import DataError
 from engine.forge.evaluator import TreeEvaluator
 from engine.forge.expression import parse_expression
 from engine.forge.primitives import WINDOW_TERMINALS, build_primitive_set
@@ -38,19 +39,28 @@ class Inference:
 
 
 class _CompiledTree:
-    """A GP specialist with its primitive set and tree built once."""
+    """A GP specialist with its primitive set and tree built once.
+
+    Only the features the tree reads are scaled and handed to the evaluator (a
+    specialist may carry dozens of columns; its tree reads a few).
+    """
 
     def __init__(self, spec: GPSpecialist, bundle_names: tuple[str, ...]) -> None:
         self.spec = spec
         self.pset = build_primitive_set(list(spec.feature_names))
         self.tree = parse_expression(spec.expression, self.pset)
+        read = {node.name for node in self.tree if node.name in spec.feature_names}
+        # The evaluator takes its row count from the columns: a tree of constants gets one.
+        used = [i for i, name in enumerate(spec.feature_names) if name in read] or [0]
+        self.names = [spec.feature_names[i] for i in used]
         position = {n: i for i, n in enumerate(bundle_names)}
-        self.columns = np.array([position[n] for n in spec.feature_names], dtype=np.intp)
+        self.columns = np.array([position[n] for n in self.names], dtype=np.intp)
+        self.scaler = spec.scaler.subset(used)
 
     def vote(self, values: np.ndarray) -> int:
         """``values``: the bundle's feature columns in the bundle's order, oldest row first."""
-        z = self.spec.scaler.transform(np.ascontiguousarray(values[:, self.columns]))
-        columns = {name: z[:, i] for i, name in enumerate(self.spec.feature_names)}
+        z = self.scaler.transform(values[:, self.columns])
+        columns = {name: z[:, i] for i, name in enumerate(self.names)}
         signals = TreeEvaluator(columns, self.pset, cache_bytes=0).signals(self.tree)
         return int(signals[-1])
 
@@ -69,21 +79,27 @@ class SpecialistRunner:
             np.array([position[n] for n in s.feature_names], dtype=np.intp)
             for s in bundle.specialists
         ]
+        self.cost_ms: float | None = None  # CPU time of a run, smoothed (None before the first)
 
     @property
     def rows_needed(self) -> int:
         """Finite rows a decision needs: a tree's longest rolling window (+1), else one row."""
         return MAX_WINDOW + 1 if any(isinstance(r, _CompiledTree) for r in self._runners) else 1
 
-    def run(self, frame: pd.DataFrame) -> Inference:
-        """Votes on the last row of ``frame`` (its last ``rows_needed`` rows must be finite)."""
-        frame = frame.iloc[-self.rows_needed :]
-        names = list(self.bundle.feature_names)
-        if list(frame.columns) != names:
-            frame = frame.loc[:, names]
-        values = frame.to_numpy(dtype=np.float64)
+    def run(self, values: np.ndarray) -> Inference:
+        """Votes on the last row of ``values``: the bundle's feature columns in its order,
+        oldest row first (its last ``rows_needed`` rows must be finite)."""
+        started = time.thread_time_ns()
+        inference = self._run(values[-self.rows_needed :])
+        cost = (time.thread_time_ns() - started) / 1e6
+        self.cost_ms = cost if self.cost_ms is None else 0.8 * self.cost_ms + 0.2 * cost
+        return inference
+
+    def _run(self, values: np.ndarray) -> Inference:
         if not np.isfinite(values).all():
-            check_finite(frame, f"agent {self.bundle.agent_id}")  # raises, naming the columns
+            bad = ~np.isfinite(values).all(axis=0)
+            names = [n for n, b in zip(self.bundle.feature_names, bad, strict=True) if b]
+            raise DataError(f"agent {self.bundle.agent_id}: non-finite features {names}")
         votes: list[int] = []
         probabilities: list[tuple[float, float, float] | None] = []
         for runner, columns in zip(self._runners, self._columns, strict=True):
@@ -96,7 +112,8 @@ class SpecialistRunner:
                 votes.append(int(signal[-1]))
                 p = np.asarray(proba[-1], dtype=np.float64)
                 probabilities.append((float(p[0]), float(p[1]), float(p[2])))
-            else:
+            else:  # any other kind reads its named columns from a frame
+                frame = pd.DataFrame(values, columns=list(self.bundle.feature_names))
                 votes.append(int(runner.signals(frame)[-1]))
                 probabilities.append(None)
         return Inference(tuple(votes), tuple(probabilities))

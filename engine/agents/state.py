@@ -11,8 +11,9 @@ for the journal, so an agent resumes where it stopped.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from engine.model.enums import Side
@@ -161,8 +162,16 @@ class AgentState:
 
     # -- persistence -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["trades"] = [asdict(t) for t in list(self.trades)[-TRADES_JOURNALED:]]
+        """Every field (lists copied) and the latest trades (saved on every bar: no deep copy
+        of the whole trade log)."""
+        data = {name: getattr(self, name) for name in _STATE_FIELDS}
+        data["weights"] = list(self.weights)
+        data["specialist_positions"] = list(self.specialist_positions)
+        start = max(0, len(self.trades) - TRADES_JOURNALED)
+        data["trades"] = [
+            {name: getattr(t, name) for name in _TRADE_FIELDS}
+            for t in itertools.islice(self.trades, start, None)
+        ]
         return data
 
     @classmethod
@@ -174,3 +183,7 @@ class AgentState:
             (TradeRecord(**t) for t in data.get("trades", [])), maxlen=MAX_TRADES_KEPT
         )
         return state
+
+
+_TRADE_FIELDS = tuple(f.name for f in fields(TradeRecord))
+_STATE_FIELDS = tuple(f.name for f in fields(AgentState) if f.name != "trades")

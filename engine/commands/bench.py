@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import pkgutil
 import sys
 from typing import Any
@@ -37,5 +38,12 @@ def _cmd_bench(args: argparse.Namespace, _gui: Any) -> int:
     module = importlib.import_module(benchmarks()[args.name])
     result: dict[str, Any] = module.run(args)
     sys.stdout.flush()
-    print(json.dumps(result, sort_keys=True))
+    print(json.dumps(_strict(result), sort_keys=True, allow_nan=False))
     return 0
+
+
+def _strict(result: dict[str, Any]) -> dict[str, Any]:
+    """A figure that was not reached (NaN, inf) is null: the line stays valid JSON."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in result.items()
+    }

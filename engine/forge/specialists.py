@@ -69,6 +69,12 @@ class RobustScaler:
         scale = np.where(scale > 1e-12, scale, np.where(std > 1e-12, std, 1.0))
         return cls(tuple(map(float, median)), tuple(map(float, scale)))
 
+    def subset(self, columns: list[int]) -> RobustScaler:
+        """The scaler of just these columns (in this order)."""
+        return RobustScaler(
+            tuple(self.median[i] for i in columns), tuple(self.scale[i] for i in columns)
+        )
+
     def transform(self, x: np.ndarray) -> np.ndarray:
         z = (x - np.asarray(self.median)) / np.asarray(self.scale)
         return np.asarray(np.clip(z, -_CLIP, _CLIP), dtype=np.float32)
