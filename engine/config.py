@@ -33,6 +33,10 @@ class EngineSection(FrozenModel):
     name: str = "crucible"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     status_interval_s: float = Field(default=5.0, gt=0)
+    # How long a thread may hold the GIL while another waits for it (Python's default is
+    # 5 ms). The engine's loop shares the GIL with the radar, the journal and inference
+    # threads; at 5 ms every wait behind one of them delays a bar's decisions by that much.
+    gil_switch_interval_ms: float = Field(default=0.5, ge=0.1, le=10.0)
 
 
 class UniverseConfig(FrozenModel):

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import signal
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,7 @@ class CrucibleEngine:
         if self.state is not EngineState.INITIALIZED:
             return
         self.bus.bind_loop(asyncio.get_running_loop())
+        sys.setswitchinterval(self.config.engine.gil_switch_interval_ms / 1e3)
         self._set_state(EngineState.STARTING)
         try:
             await asyncio.get_running_loop().run_in_executor(self.cpu_pool, self.journal.open)

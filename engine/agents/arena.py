@@ -96,17 +96,20 @@ class Arena:
         self._ids = ClientOrderIdGenerator("A")
         self._locks: dict[str, asyncio.Lock] = {}  # agent id -> one decision at a time
         self._bar_t0: dict[str, int] = {}  # symbol -> when its latest bar was published
+        self._arrival_ns: int | None = None  # the bar being handed to the hub, when it came
         self._subs: list[Subscription] = []
         self._restored: dict[str, dict[str, Any]] = {}
         self._last_skip: dict[str, str] = {}
         self.refused: dict[str, str] = {}  # bundle directory -> why it could not be loaded
         self.halted = False
         self._stopped = False
-        # Bar close -> order handed to the gateway, and -> decision done (its order, if any,
-        # handed to the gateway) in ns, the newest
+        # Inputs complete (the bar that completed a window) -> order handed to the gateway,
+        # and -> decision done (its order, if any, handed to the gateway) in ns, the newest
         # of each (`crucible bench arena` reads them).
         self.order_latencies_ns: deque[int] = deque(maxlen=100_000)
         self.decision_latencies_ns: deque[int] = deque(maxlen=100_000)
+        # A follower's own bar -> its leader's bar of that minute (features need both).
+        self.context_waits_ns: deque[int] = deque(maxlen=100_000)
         self.faults = 0
 
     # -- lifecycle -------------------------------------------------------------
@@ -184,6 +187,10 @@ class Arena:
         restored = self._restored.get(bundle.agent_id)
         state = AgentState.from_json(restored) if restored else None
         agent = Agent(bundle, window, self._cfg, state)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, agent.runner.measure)
+        except Exception as exc:  # whatever a broken model raises: refuse the bundle
+            raise DataError(f"its models cannot score a row: {exc!r}") from exc
         venue_qty = self._gateway.portfolio.position(agent.id, agent.symbol).qty
         if abs(venue_qty - agent.state.qty) > 1e-9:
             agent.pause(
@@ -288,14 +295,26 @@ class Arena:
     # -- bars -----------------------------------------------------------------------------
     def _on_bar(self, _topic: str, bar: Bar) -> None:
         if bar.timeframe == LIVE_TIMEFRAME and bar.closed and not self._stopped:
-            self._bar_t0[bar.symbol] = time.monotonic_ns()
-            self.hub.on_bar(bar)  # synchronous, in bar order; ready windows come to _on_windows
+            self._arrival_ns = self._bar_t0[bar.symbol] = time.monotonic_ns()
+            try:
+                self.hub.on_bar(bar)  # synchronous, in bar order; ready windows: _on_windows
+            finally:
+                self._arrival_ns = None
 
     def _on_windows(self, windows: list[FeatureWindow]) -> None:
+        """Windows whose inputs are complete: decide from the moment they were.
+
+        That is the arrival of the bar that completed them: a follower's own bar,
+        or its leader's of the same minute that it waited for (``context_waits_ns``
+        has that wait), or now when the grace period released it without.
+        """
+        t0 = self._arrival_ns if self._arrival_ns is not None else time.monotonic_ns()
         for window in windows:
+            own = self._bar_t0.get(window.symbol, t0)
+            if own < t0:
+                self.context_waits_ns.append(t0 - own)
             agents = [a for a in self.agents.values() if a.window is window]
             if agents:
-                t0 = self._bar_t0.get(window.symbol, time.monotonic_ns())
                 self._supervisor.spawn(f"arena:{window.symbol}", self._run_window(agents, t0))
 
     async def _run_window(self, agents: list[Agent], t0: int) -> None:

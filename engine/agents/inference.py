@@ -79,6 +79,12 @@ class SpecialistRunner:
             np.array([position[n] for n in s.feature_names], dtype=np.intp)
             for s in bundle.specialists
         ]
+        # The columns some model reads: what must be finite.
+        read = [
+            r.columns if isinstance(r, _CompiledTree) else c
+            for r, c in zip(self._runners, self._columns, strict=True)
+        ]
+        self._read = np.unique(np.concatenate(read))
         self.cost_ms: float | None = None  # CPU time of a run, smoothed (None before the first)
 
     @property
@@ -95,8 +101,15 @@ class SpecialistRunner:
         self.cost_ms = cost if self.cost_ms is None else 0.8 * self.cost_ms + 0.2 * cost
         return inference
 
+    def measure(self) -> float:
+        """Run once on neutral rows to learn the cost (an agent's first decision then goes
+        where it belongs); the models' work does not depend on the values."""
+        self.run(np.zeros((self.rows_needed, len(self.bundle.feature_names))))
+        assert self.cost_ms is not None
+        return self.cost_ms
+
     def _run(self, values: np.ndarray) -> Inference:
-        if not np.isfinite(values).all():
+        if not np.isfinite(values[:, self._read]).all():
             bad = ~np.isfinite(values).all(axis=0)
             names = [n for n, b in zip(self.bundle.feature_names, bad, strict=True) if b]
             raise DataError(f"agent {self.bundle.agent_id}: non-finite features {names}")

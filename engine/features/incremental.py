@@ -35,19 +35,50 @@ class Lag:
         return x - self._values[0]
 
 
+class TrailingWindow:
+    """The last ``n`` values of a stream as a contiguous array, oldest first, without a copy.
+
+    Each value is written twice into a buffer of ``2 n`` (at ``i`` and ``i + n``), so the
+    window is always the slice ``[i, i + n)``: one write per input instead of rebuilding
+    an array from a deque.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._buf = np.zeros(2 * n, dtype=np.float64)
+        self._i = 0
+        self.count = 0
+
+    def append(self, x: float) -> None:
+        self._buf[self._i] = x
+        self._buf[self._i + self.n] = x
+        self._i = (self._i + 1) % self.n
+        self.count += 1
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.n
+
+    def values(self) -> np.ndarray:
+        """The window (valid once ``full``), read-only."""
+        view = self._buf[self._i : self._i + self.n]
+        view.flags.writeable = False
+        return view
+
+
 class RollingStats:
     """Mean and standard deviation of the trailing ``window`` values (two-pass per window)."""
 
     def __init__(self, window: int, ddof: int = 0) -> None:
         self.window = window
         self.ddof = ddof
-        self._values: deque[float] = deque(maxlen=window)
+        self._values = TrailingWindow(window)
 
     def update(self, x: float) -> tuple[float, float]:
         self._values.append(x)
-        if len(self._values) < self.window:
+        if not self._values.full:
             return math.nan, math.nan
-        mean, std = window_mean_std(np.fromiter(self._values, np.float64, self.window), self.ddof)
+        mean, std = window_mean_std(self._values.values(), self.ddof)
         return float(mean), float(std)
 
 
@@ -162,13 +193,13 @@ class RollingSum:
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self._values: deque[float] = deque(maxlen=window)
+        self._values = TrailingWindow(window)
 
     def update(self, x: float) -> float:
         self._values.append(x)
-        if len(self._values) < self.window:
+        if not self._values.full:
             return math.nan
-        return float(window_sum(np.fromiter(self._values, np.float64, self.window)))
+        return float(window_sum(self._values.values()))
 
 
 class NanRollingStd:
@@ -177,13 +208,13 @@ class NanRollingStd:
     def __init__(self, window: int, ddof: int = 1) -> None:
         self.window = window
         self.ddof = ddof
-        self._values: deque[float] = deque(maxlen=window)
+        self._values = TrailingWindow(window)
 
     def update(self, x: float) -> float:
         self._values.append(x)
-        if len(self._values) < self.window:
+        if not self._values.full:
             return math.nan
-        return float(window_nan_std(np.fromiter(self._values, np.float64, self.window), self.ddof))
+        return float(window_nan_std(self._values.values(), self.ddof))
 
 
 class NanRollingCorr:
@@ -191,18 +222,15 @@ class NanRollingCorr:
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self._x: deque[float] = deque(maxlen=window)
-        self._y: deque[float] = deque(maxlen=window)
+        self._x = TrailingWindow(window)
+        self._y = TrailingWindow(window)
 
     def update(self, x: float, y: float) -> float:
         self._x.append(x)
         self._y.append(y)
-        if len(self._x) < self.window:
+        if not self._x.full:
             return math.nan
-        n = self.window
-        xs = np.fromiter(self._x, np.float64, n)
-        ys = np.fromiter(self._y, np.float64, n)
-        return float(window_nan_corr(xs, ys))
+        return float(window_nan_corr(self._x.values(), self._y.values()))
 
 
 def safe_ratio_value(num: float, den: float, neutral: float) -> float:

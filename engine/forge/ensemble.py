@@ -119,18 +119,27 @@ def _signals_from_shares(shares: np.ndarray) -> np.ndarray:
 def tally(
     classes: Sequence[int] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None
 ) -> VoteTally:
-    """Count one bar's votes (one class per specialist) under ``weights``."""
-    column = np.asarray(classes).reshape(-1, 1)
-    shares = weighted_shares(column, weights)[:, 0]
-    counts = np.bincount(column[:, 0].astype(np.intp), minlength=N_CLASSES)
+    """Count one bar's votes (one class per specialist) under ``weights``.
+
+    Plain Python (a live agent tallies once a bar; numpy's per-call cost dominates
+    three numbers), adding the same floats in the same order as ``weighted_shares``.
+    """
+    votes = [int(c) for c in np.asarray(classes).reshape(-1)]
+    if any(v < HOLD or v > EXIT for v in votes):
+        raise ValueError("votes must be HOLD (0), ENTRY (1) or EXIT (2)")
+    w = normalised_weights(weights, len(votes)).tolist()
+    shares = [0.0, 0.0, 0.0]
+    counts = [0, 0, 0]
+    for v, wi in zip(votes, w, strict=True):
+        shares[v] += wi
+        counts[v] += 1
     top = HOLD
     for c in (HOLD, ENTRY, EXIT):
-        others = [shares[o] for o in (HOLD, ENTRY, EXIT) if o != c]
-        if all(shares[c] > s + TOLERANCE for s in others):
+        if all(shares[c] > shares[o] + TOLERANCE for o in (HOLD, ENTRY, EXIT) if o != c):
             top = c
     return VoteTally(
-        shares=(float(shares[HOLD]), float(shares[ENTRY]), float(shares[EXIT])),
-        counts=(int(counts[HOLD]), int(counts[ENTRY]), int(counts[EXIT])),
+        shares=(shares[HOLD], shares[ENTRY], shares[EXIT]),
+        counts=(counts[HOLD], counts[ENTRY], counts[EXIT]),
         top=top,
     )
 
