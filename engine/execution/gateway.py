@@ -14,7 +14,6 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +74,7 @@ class OrderGateway:
         self._halt_sent_session: str | None = None
         # Reports reach the gateway from the start, including the first reconcile.
         link.set_report_handler(self._on_report, self._on_snapshot)
+        link.requests.on_order_reject = self._on_order_rejected
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -135,32 +135,26 @@ class OrderGateway:
         keep many orders in flight: their fills arrive through the strategy callback.
         """
         self._admit(order)
-        reply = self._link.send_order(order)
-        reply.add_done_callback(partial(self._on_order_reply, order))
-        return reply
+        return self._link.send_order(order)
 
     async def submit(self, order: NewOrder) -> protocol.Ack:
         """Check, send and await the Ack (raises RiskRejected, OrderRejected or LinkDown)."""
         self._admit(order)
         try:
             return await self._link.send_order_and_confirm(order)
-        except OrderRejected as exc:
-            self._rejected(order, f"{exc.code}: {exc.reason}")
+        except OrderRejected as exc:  # also when the answer came from recovering a timeout
+            self._close_rejected(order.client_order_id, f"{exc.code}: {exc.reason}")
             raise
 
-    def _on_order_reply(self, order: NewOrder, reply: asyncio.Future[Any]) -> None:
-        if not reply.cancelled() and reply.exception() is None:
-            result = reply.result()
-            if isinstance(result, protocol.Reject):
-                self._rejected(order, f"{result.code}: {result.reason}")
+    def _on_order_rejected(self, client_order_id: str, reject: protocol.Reject) -> None:
+        """The core's Reject of a new order, before whoever awaits it hears."""
+        self._close_rejected(client_order_id, f"{reject.code}: {reject.reason}")
 
-    def _rejected(self, order: NewOrder, reason: str) -> None:
-        """The core refused ``order`` outright (no report follows): close it here, as REJECTED.
-
-        Without this the order would stay PENDING_NEW in the tracker and the journal.
-        """
-        view = self.orders.orders.get(order.client_order_id)
-        if view is None or not view.status.is_open:
+    def _close_rejected(self, client_order_id: str, reason: str) -> None:
+        """The core refused a new order outright (no report follows): close it here, as
+        REJECTED (else it stays PENDING_NEW in the tracker and the journal). Idempotent."""
+        order = self.orders.orders.get(client_order_id)
+        if order is None or not order.status.is_open:
             return
         ts = self._clock.timestamp_ns()
         self._on_report(

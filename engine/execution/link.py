@@ -208,7 +208,9 @@ class CerebellumLink:
         with TimeoutError if the core does not answer in time.
         """
         self.require_connected()
-        return self.send_request(partial(protocol.encode_new_order, order=order), True)
+        return self.send_request(
+            partial(protocol.encode_new_order, order=order), True, order_id=order.client_order_id
+        )
 
     async def send_order_and_confirm(self, order: NewOrder) -> protocol.Ack:
         """Send a new order and await its Ack (raises OrderRejected / LinkDown).
@@ -280,10 +282,11 @@ class CerebellumLink:
         encode: Callable[[int], bytes],
         is_order: bool = False,
         timeout_ms: int | None = None,
+        order_id: str | None = None,
     ) -> asyncio.Future[Any]:
         if self.channel is None:
             raise LinkDown("link not started")
-        req_id, fut = self.requests.open(timeout_ms)
+        req_id, fut = self.requests.open(timeout_ms, order_id)
         # Alone in flight: send at once (latency); in a burst: one frame and one intent-log
         # write per 32 commands or per loop turn (see CommandChannel.send).
         self.channel.send(encode(req_id), is_order, batch=len(self.requests) > 1)

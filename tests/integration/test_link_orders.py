@@ -135,6 +135,25 @@ async def test_invalid_orders_are_rejected_with_reasons(
         assert engine.link.status is LinkStatus.CONNECTED
 
 
+async def test_an_order_the_core_refuses_is_closed_as_rejected_not_left_pending(
+    tmp_path: Path, cerebellum_binary: Path
+) -> None:
+    """Through the gateway, with or without awaiting: the tracker closes it with the reason."""
+    async with running_engine(tmp_path, cerebellum_binary) as engine:
+        mid = await _mid(engine)
+        price = mid * 0.999 + 0.013  # off the tick: the core's own validation refuses it
+        waited = NewOrder("off-1", "manual", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, price)
+        with pytest.raises(OrderRejected, match="OFF_TICK"):
+            await engine.gateway.submit(waited)
+        in_flight = NewOrder("off-2", "manual", SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, price)
+        reply = await engine.gateway.submit_nowait(in_flight)
+        assert reply.code == "OFF_TICK"
+        for cid in ("off-1", "off-2"):
+            view = engine.gateway.orders.orders[cid]
+            assert view.status is OrderStatus.REJECTED
+        assert not engine.gateway.orders.open_orders()
+
+
 async def test_kill_switch_cancels_flattens_and_refuses_until_resume(
     tmp_path: Path, cerebellum_binary: Path
 ) -> None:
