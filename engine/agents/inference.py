@@ -66,7 +66,8 @@ class _CompiledTree:
 
 
 class SpecialistRunner:
-    """Runs one bundle's specialists on a feature window (thread-safe: no shared state)."""
+    """Runs one bundle's specialists on a feature window (one run at a time per agent:
+    the Arena holds its lock; nothing is shared between agents)."""
 
     def __init__(self, bundle: AgentBundle) -> None:
         self.bundle = bundle

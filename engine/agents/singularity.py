@@ -185,6 +185,13 @@ class Singularity:
             if wanted is not None:
                 wanted.agent_id = agent.id
                 placed.add(agent.id)
+                self._replaced(wanted.slot, agent.id)
+
+    def _replaced(self, slot: str, agent_id: str) -> None:
+        """``agent_id`` now fills ``slot``: if the Watchtower reaped its last agent, log it."""
+        reaped = self._reaped.pop(slot, None)
+        if reaped is not None and self.watchtower is not None:
+            self.watchtower.record_replacement(reaped, self.slots[slot].symbol, agent_id)
 
     def _plan(self) -> list[_Commission]:
         out = []
@@ -243,21 +250,22 @@ class Singularity:
     async def _on_outcome(self, task_id: str, outcome: ForgeOutcome) -> None:
         commission = self._tasks.pop(task_id)
         status = self.slots[commission.slot]
-        status.task_id = None
         status.last_outcome, status.last_reason = outcome.status, outcome.reason
         if outcome.status == "registered" and outcome.agent_id is not None:
-            agent = await self._arena.add(self._arena.models_dir / outcome.agent_id)
+            try:  # the slot stays busy while its agent joins: no second task for it meanwhile
+                agent = await self._arena.add(self._arena.models_dir / outcome.agent_id)
+            finally:
+                status.task_id = None
             if agent is not None:
                 status.agent_id, status.attempts, status.retry_at_ns = agent.id, 0, 0
                 if commission.replaces is not None:
                     await self._retire(commission.replaces, agent.id, commission.symbol)
-                reaped = self._reaped.pop(commission.slot, None)
-                if reaped is not None and self.watchtower is not None:
-                    self.watchtower.record_replacement(reaped, commission.symbol, agent.id)
+                self._replaced(commission.slot, agent.id)
                 self.wake()
                 return
             status.last_outcome = "failed"
             status.last_reason = f"{outcome.agent_id} registered but could not join the arena"
+        status.task_id = None
         delay = min(
             self._cfg.retry_backoff_s * 2 ** max(status.attempts - 1, 0), self._cfg.max_backoff_s
         )

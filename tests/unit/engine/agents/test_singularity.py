@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine.agents.arena import Arena
-from engine.agents.singularity import Singularity
+from engine.agents.singularity import Singularity, _Commission
 from engine.agents.training_history import TrainingHistory
 from engine.core.bus import EventBus
 from engine.core.clock import LiveClock
@@ -23,6 +23,7 @@ from engine.execution.link import CerebellumLink
 from engine.execution.order_tracker import OrderTracker
 from engine.execution.portfolio import Portfolio
 from engine.forge.supervisor import ForgeSupervisor
+from engine.forge.task import ForgeOutcome
 from engine.journal import Journal
 from engine.marketdata.store import BarStore
 from engine.risk.manager import RiskManager
@@ -139,3 +140,55 @@ def test_an_agent_reaped_before_the_singularity_first_looked_still_gets_its_repl
         "ETH/USDT#1": "ETHUSDT-gp-early-too",
     }
     assert [s.agent_id for s in singularity.current_slots()] == [None, None]
+
+
+def test_a_slot_stays_busy_while_its_forged_agent_joins_and_a_late_placement_logs_the_reap(
+    tmp_path: Path,
+) -> None:
+    """Joining awaits (loading, warm-up): the slot must not be commissioned again meanwhile
+    (seen in CI: a second agent took the slot and the reaped slot's replacement went
+    unlogged). An agent that lands in a reaped slot by placement logs the replacement too."""
+    config = make_config(
+        tmp_path,
+        deployment={"enabled": True, "agents": {"BTC/USDT": 0, "ETH/USDT": 2, "SOL/USDT": 0}},
+    )
+    joined = asyncio.Event()
+    new = SimpleNamespace(id="ETHUSDT-new", symbol="ETH/USDT", bundle=SimpleNamespace(metadata={}))
+
+    async def add(_path: Path) -> Any:
+        await joined.wait()
+        arena.agents[new.id] = new
+        return new
+
+    arena: Any = SimpleNamespace(agents={}, models_dir=tmp_path, add=add)
+    replacements: list[tuple[str, str, str]] = []
+    unused: Any = None
+    singularity = Singularity(config, LiveClock(), TaskSupervisor(), arena, unused, unused)
+    singularity.watchtower = SimpleNamespace(  # type: ignore[assignment]
+        record_replacement=lambda *args: replacements.append(args)
+    )
+
+    async def main() -> None:
+        status = singularity.slots["ETH/USDT#1"]
+        status.task_id = "t1"
+        singularity._tasks["t1"] = _Commission("ETH/USDT#1", "ETH/USDT", None)
+        outcome = ForgeOutcome("registered", "passed", agent_id=new.id)
+        following = asyncio.create_task(singularity._on_outcome("t1", outcome))
+        await asyncio.sleep(0.01)  # the agent is joining
+        assert "ETH/USDT#1" not in {c.slot for c in singularity._plan()}
+        joined.set()
+        await following
+        assert status.agent_id == new.id
+        assert status.task_id is None
+
+    asyncio.run(main())
+    # A reaped agent's slot, filled by an agent that is placed rather than forged for it.
+    singularity.request_replacement("ETH/USDT", "ETHUSDT-reaped")
+    assert singularity._reaped == {"ETH/USDT#0": "ETHUSDT-reaped"}
+    other = SimpleNamespace(
+        id="ETHUSDT-other", symbol="ETH/USDT", bundle=SimpleNamespace(metadata={})
+    )
+    arena.agents[other.id] = other
+    assert {s.slot: s.agent_id for s in singularity.current_slots()}["ETH/USDT#0"] == other.id
+    assert replacements == [("ETHUSDT-reaped", "ETH/USDT", other.id)]
+    assert singularity._reaped == {}
