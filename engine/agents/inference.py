@@ -106,8 +106,7 @@ class SpecialistRunner:
         """Run once on neutral rows to learn the cost (an agent's first decision then goes
         where it belongs); the models' work does not depend on the values."""
         self.run(np.zeros((self.rows_needed, len(self.bundle.feature_names))))
-        assert self.cost_ms is not None
-        return self.cost_ms
+        return self.cost_ms or 0.0
 
     def _run(self, values: np.ndarray) -> Inference:
         if not np.isfinite(values[:, self._read]).all():
