@@ -154,7 +154,7 @@ class OrderTracker:
             if prev is not None and prev.strategy_id != o.strategy_id:
                 moved = self._open.get(prev.strategy_id, {}).pop(o.client_order_id, None)
                 if moved is not None:
-                    self._add_leaves(moved, -1.0)
+                    self._add_leaves(moved, moved.cum_qty - moved.qty)
             self._store(
                 OrderView(
                     o.client_order_id,

@@ -13,20 +13,10 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from engine.execution.protocol import PositionSnapshot
+from engine.model.enums import Side
 from engine.model.events import Fill, PortfolioState
 from engine.model.positions import Position
-
-
-class RiskInputs(NamedTuple):
-    """What a pre-trade check reads of the portfolio for one (strategy, symbol), in one call."""
-
-    mark: float | None
-    mark_ts_ns: int
-    price: float | None  # the valuation price: the mark, else the last fill
-    position_qty: float
-    net_qty: float
-    exposure: float
-    nav: float
+from engine.risk.manager import RiskInputs
 
 
 class Mark(NamedTuple):
@@ -38,7 +28,7 @@ class Mark(NamedTuple):
 
 def apply_fill(pos: Position, fill: Fill) -> Position:
     """The position after ``fill`` (pure): average price on increase, realised PnL on decrease."""
-    signed = fill.qty * fill.side.sign
+    signed = fill.qty if fill.side is Side.BUY else -fill.qty
     qty, avg, realized = pos.qty, pos.avg_price, pos.realized_pnl
     if qty == 0 or (qty > 0) == (signed > 0):
         new_qty = qty + signed
@@ -92,10 +82,28 @@ class Portfolio:
             old = Position(*key)
         pos = apply_fill(old, fill)
         symbol = fill.symbol
-        self._revalue(symbol, -1.0)
-        self._set(pos, old)
+        mark = self._marks.get(symbol)
+        if mark is None and symbol not in self._traded and self._gross.get(symbol):
+            # Held (adopted at reconcile) but never priced: valued at cost until now.
+            self._revalue(symbol, -1.0)
+            self._set(pos, old)
+            self._traded[symbol] = fill.price
+            self._revalue(symbol, 1.0)
+            return pos
+        before = mark.price if mark is not None else self._traded.get(symbol, 0.0)
+        after = mark.price if mark is not None else fill.price
         self._traded[symbol] = fill.price
-        self._revalue(symbol, 1.0)
+        # The symbol's share of unrealised PnL and exposure: out at the old figures, in at the new.
+        unrealized, exposure = self._unrealized, self._exposure
+        if self._gross.get(symbol):
+            unrealized -= self._net[symbol] * before - self._cost[symbol]
+            exposure -= self._gross[symbol] * before
+        self._set(pos, old)
+        gross = self._gross[symbol]
+        if gross:
+            unrealized += self._net[symbol] * after - self._cost[symbol]
+            exposure += gross * after
+        self._unrealized, self._exposure = unrealized, exposure
         return pos
 
     def on_mark(self, symbol: str, price: float, ts_ns: int) -> None:
@@ -224,7 +232,7 @@ class Portfolio:
         mark = self._marks.get(symbol)
         price = mark.price if mark is not None else self._traded.get(symbol)
         pos = self.positions.get((strategy_id, symbol))
-        return RiskInputs(
+        return (
             None if mark is None else mark.price,
             0 if mark is None else mark.ts_ns,
             price,

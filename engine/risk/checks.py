@@ -6,6 +6,11 @@ refused for a stale or missing mark, paused entries, a disabled strategy, a
 position or exposure limit or a tripped breaker, so risk never traps a
 position; it still meets the order-size limit, the collar (when there is a
 mark), the reduce-only rule of a REDUCING engine and the rate limits.
+
+``RiskManager.check`` decides the common case (ACTIVE, fresh mark, inside every
+limit) with the same comparisons on plain numbers before it builds a context
+for these rules; a new rule goes into both, and
+``tests/unit/engine/risk/test_check_shortcut.py`` holds them to the same verdicts.
 """
 
 from __future__ import annotations
@@ -216,16 +221,20 @@ class TokenBucket:
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self._tokens = rate
-        self._last_ns: int | None = None
+        self._per_ns = rate * 1e-9
+        self._last_ns = 0  # clock ns of the last refill
 
     def take(self, now_ns: int) -> bool:
-        last = self._last_ns
-        if last is not None and now_ns > last:
-            self._tokens = min(self.rate, self._tokens + (now_ns - last) * 1e-9 * self.rate)
-        self._last_ns = now_ns if last is None or now_ns > last else last
-        if self._tokens < 1.0:
+        tokens = self._tokens
+        if now_ns > self._last_ns:
+            tokens += (now_ns - self._last_ns) * self._per_ns
+            if tokens > self.rate:
+                tokens = self.rate
+            self._last_ns = now_ns
+        if tokens < 1.0:
+            self._tokens = tokens
             return False
-        self._tokens -= 1.0
+        self._tokens = tokens - 1.0
         return True
 
     def give_back(self) -> None:

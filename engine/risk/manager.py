@@ -31,7 +31,7 @@ from engine.core.tasks import TaskSupervisor
 from engine.journal import Journal
 from engine.journal.queries import JournalReader, PersistedTradingState
 from engine.model.commands import NewOrder
-from engine.model.enums import RiskEventKind, Scope, Side, TradingState
+from engine.model.enums import OrderType, RiskEventKind, Scope, Side, TradingState
 from engine.model.events import Fill, PortfolioState, RiskEvent, TradingStateChanged
 from engine.model.positions import Position
 from engine.risk.checks import (
@@ -41,12 +41,19 @@ from engine.risk.checks import (
     breached_daily_loss,
     breached_drawdown,
     breached_strategy_loss,
+    increases_exposure,
     pre_trade_check,
 )
 
 log = logging.getLogger(__name__)
 
 _DAY_NS = 86_400 * 1_000_000_000
+
+RiskInputs = tuple[float | None, int, float | None, float, float, float, float]
+"""One read of the portfolio for one (strategy, symbol), in this order: the mark (None:
+never had one), when it arrived (clock ns, 0 without one), the valuation price (the
+mark, else the last fill), the strategy's position, every strategy's net position in
+the symbol, total exposure, NAV. A plain tuple: it is built for every order."""
 _BREAKERS = ("DAILY_LOSS", "DRAWDOWN")
 
 
@@ -75,32 +82,7 @@ class PortfolioView(Protocol):
         self, ts_ns: int, peak_nav: float, day_start_nav: float, stale_symbols: tuple[str, ...]
     ) -> PortfolioState: ...
 
-    def risk_inputs(self, strategy_id: str, symbol: str) -> RiskInputsView: ...
-
-
-class RiskInputsView(Protocol):
-    """One read of the portfolio for one (strategy, symbol)."""
-
-    @property
-    def mark(self) -> float | None: ...
-
-    @property
-    def mark_ts_ns(self) -> int: ...
-
-    @property
-    def price(self) -> float | None: ...
-
-    @property
-    def position_qty(self) -> float: ...
-
-    @property
-    def net_qty(self) -> float: ...
-
-    @property
-    def exposure(self) -> float: ...
-
-    @property
-    def nav(self) -> float: ...
+    def risk_inputs(self, strategy_id: str, symbol: str) -> RiskInputs: ...
 
 
 class OpenOrdersView(Protocol):
@@ -313,42 +295,52 @@ class RiskManager:
     def check(self, order: NewOrder) -> Verdict | None:
         """The engine's pre-trade verdict for ``order`` (None = allowed).
 
-        A breach of a breaker or a strategy's loss limit found here is latched
+        ``pre_trade_check`` is the rule book; this runs for every order, so the
+        common case (ACTIVE, a fresh mark, well inside every limit) is decided
+        first by the same comparisons on plain numbers, with nothing built, and
+        anything else goes to the rule book, which names the rule that refuses.
+        A breach of a breaker or a strategy's loss limit found there is latched
         at once (the periodic evaluation would latch it within a second).
         """
-        sid, symbol = order.strategy_id, order.symbol
-        pf = self.portfolio.risk_inputs(sid, symbol)
-        nav = pf.nav
+        sid, qty = order.strategy_id, order.qty
+        mark, mark_ts, _price, position, net, exposure, nav = self.portfolio.risk_inputs(
+            sid, order.symbol
+        )
         now = self._clock.monotonic_ns()
         if now >= self._next_day_mono:
             self._roll_day(nav)
         if nav > self.peak_nav:
             self.peak_nav = nav
-        qty, position = order.qty, pf.position_qty
-        after = position + qty if order.side is Side.BUY else position - qty
-        entry = abs(after) > abs(position) + 1e-12  # as increases_exposure, inline (hot path)
         limits = self._limits.get(sid)
         if limits is None:
             limits = self._limits[sid] = self._cfg.limits_for(sid)
-        ctx = OrderContext(
-            self.state,
-            self.entries_paused,
-            sid in self.disabled,
-            pf.mark,
-            None if pf.mark is None else (now - pf.mark_ts_ns) / 1e6,
-            pf.price,
-            pf.position_qty,
-            self._orders.open_qty(sid, symbol, order.side),
-            pf.net_qty,
-            pf.exposure,
-            nav,
-            self.peak_nav,
-            self.day_start_nav,
-            # Only an entry meets the strategy's loss limit (a pass over its positions).
-            self.strategy_day_pnl(sid) if entry else 0.0,
-            limits,
-        )
-        verdict = pre_trade_check(order, ctx, self._cfg, entry)
+        signed = qty if order.side is Side.BUY else -qty
+        entry = abs(position + signed) > abs(position) + 1e-12  # as increases_exposure
+        cfg = self._cfg
+        px = order.price
+        if (
+            self.state is TradingState.ACTIVE
+            and not self.entries_paused
+            and mark is not None
+            and mark > 0
+            and (now - mark_ts) / 1e6 <= cfg.max_mid_age_ms
+            and (
+                px is None
+                or order.order_type is not OrderType.LIMIT
+                or abs(px / mark - 1.0) * 1e4 <= cfg.collar_bps
+            )
+        ):
+            if px is None:
+                px = mark
+            notional = qty * px
+            if notional <= cfg.max_order_notional and (
+                not entry
+                or self._entry_within_limits(
+                    order, signed, px, limits, position, net, exposure, nav
+                )
+            ):
+                return self._rates.allow(sid, now, limits.max_orders_per_sec)
+        verdict = pre_trade_check(order, self.order_context(order), cfg, entry)
         if verdict is not None:
             if verdict.code in _BREAKERS:
                 self._trip(verdict)
@@ -356,6 +348,60 @@ class RiskManager:
                 self._disable(sid, verdict)
             return verdict
         return self._rates.allow(sid, now, limits.max_orders_per_sec)
+
+    def order_context(self, order: NewOrder) -> OrderContext:
+        """What the rule book (``pre_trade_check``) is told of ``order`` now."""
+        sid = order.strategy_id
+        mark, mark_ts, price, position, net, exposure, nav = self.portfolio.risk_inputs(
+            sid, order.symbol
+        )
+        entry = increases_exposure(order, position)
+        return OrderContext(
+            self.state,
+            self.entries_paused,
+            sid in self.disabled,
+            mark,
+            None if mark is None else (self._clock.monotonic_ns() - mark_ts) / 1e6,
+            price,
+            position,
+            self._orders.open_qty(sid, order.symbol, order.side),
+            net,
+            exposure,
+            nav,
+            max(self.peak_nav, nav),
+            self.day_start_nav,
+            # Only an entry meets the strategy's loss limit (a pass over its positions).
+            self.strategy_day_pnl(sid) if entry else 0.0,
+            self.limits_for(sid),
+        )
+
+    def _entry_within_limits(
+        self,
+        order: NewOrder,
+        signed: float,
+        px: float,
+        limits: StrategyLimits,
+        position: float,
+        net: float,
+        exposure: float,
+        nav: float,
+    ) -> bool:
+        """The entry rules of ``pre_trade_check`` for an ACTIVE engine: True if none refuses."""
+        sid, cfg = order.strategy_id, self._cfg
+        open_qty = self._orders.open_qty(sid, order.symbol, order.side)
+        net_after = abs(net + signed) * px
+        peak = self.peak_nav
+        day_pnl = self.portfolio.strategy_pnl(sid) - self._strategy_day_start.get(sid, 0.0)
+        return (
+            sid not in self.disabled
+            and abs(position + (open_qty if signed > 0 else -open_qty) + signed) * px
+            <= limits.max_position_notional
+            and (net_after <= cfg.max_position_notional or net_after <= abs(net) * px)
+            and exposure + order.qty * px <= cfg.max_total_exposure
+            and self.day_start_nav - nav <= cfg.daily_loss_limit
+            and (peak <= 0 or 1.0 - nav / peak <= cfg.max_drawdown_pct)
+            and -day_pnl <= limits.daily_loss_limit
+        )
 
     # -- operator actions ----------------------------------------------------------
     def _apply_state(self, state: TradingState, entries_paused: bool, reason: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from engine.execution.order_tracker import OrderTracker
 from engine.execution.portfolio import Portfolio
+from engine.execution.protocol import OrderSnapshot, SnapshotReport, TradingStates
 from engine.model.enums import Liquidity, OrderStatus, OrderType, Side
 from engine.model.events import OrderUpdate
 from engine.model.orders import OrderView
@@ -87,6 +88,45 @@ def test_open_quantity_per_strategy_symbol_and_side_follows_fills_and_closes() -
     t.on_update(_update(3, OrderStatus.CANCELED, cum=0.5))
     assert t.open_qty("s", "BTC/USDT", Side.BUY) == 0.0
     assert t.open_qty("other", "BTC/USDT", Side.BUY) == 0.0
+
+
+def test_an_order_the_executor_files_under_another_strategy_moves_its_open_quantity() -> None:
+    t = OrderTracker()
+    t.on_submitted(
+        OrderView(
+            "c1", "s", "BTC/USDT", Side.BUY, OrderType.LIMIT, 2.0, 100.0, OrderStatus.PENDING_NEW
+        )
+    )
+    snap = SnapshotReport(
+        v=1,
+        req_id=1,
+        last_seq=0,
+        session_id="S",
+        ts_init=1,
+        trading_state=TradingStates(),
+        open_orders=(
+            OrderSnapshot(
+                "c1",
+                "t",
+                "BTC/USDT",
+                Side.BUY,
+                OrderType.LIMIT,
+                2.0,
+                0.5,
+                99.5,
+                OrderStatus.PARTIALLY_FILLED,
+                1,
+                "V1",
+                100.0,
+            ),
+        ),
+        positions=(),
+        balances=(),
+        mids={},
+    )
+    t.reconcile(snap)
+    assert t.open_qty("s", "BTC/USDT", Side.BUY) == 0.0
+    assert t.open_qty("t", "BTC/USDT", Side.BUY) == pytest.approx(1.5)
 
 
 def test_illegal_transition_is_counted_not_applied_silently() -> None:

@@ -56,6 +56,7 @@ class Kit:
     clock: SimClock
     journal: Journal
     supervisor: TaskSupervisor
+    orders: OrderTracker
     events: list[RiskEvent] = field(default_factory=list)
     fills: int = 0
 
@@ -101,12 +102,12 @@ def order(
 
 @pytest.fixture
 async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
-    k = await _start(tmp_path)
+    k = await start_kit(tmp_path)
     yield k
     await k.close()
 
 
-async def _start(tmp_path: Path, **risk: Any) -> Kit:
+async def start_kit(tmp_path: Path, **risk: Any) -> Kit:
     clock = SimClock(T0)
     supervisor = TaskSupervisor()
     bus = EventBus(supervisor)
@@ -114,8 +115,9 @@ async def _start(tmp_path: Path, **risk: Any) -> Kit:
     journal.open()
     portfolio = Portfolio(100_000.0)
     config = make_config(tmp_path, risk={**RISK, **risk})
-    manager = RiskManager(config, bus, clock, supervisor, journal, portfolio, OrderTracker())
-    k = Kit(manager, portfolio, clock, journal, supervisor)
+    orders = OrderTracker()
+    manager = RiskManager(config, bus, clock, supervisor, journal, portfolio, orders)
+    k = Kit(manager, portfolio, clock, journal, supervisor, orders)
     bus.subscribe(topics.RISK_EVENT, lambda _t, e: k.events.append(e), direct=True)
     await manager.start()
     return k
@@ -211,7 +213,7 @@ async def test_a_strategys_daily_loss_disables_only_it_until_resumed(kit: Kit) -
 
 
 async def test_a_disabled_strategy_stays_disabled_after_a_restart(tmp_path: Path) -> None:
-    first = await _start(tmp_path)
+    first = await start_kit(tmp_path)
     first.mark(50_000.0)
     first.fill("a", Side.BUY, 0.1, 50_000.0)
     first.mark(45_000.0)
@@ -219,7 +221,7 @@ async def test_a_disabled_strategy_stays_disabled_after_a_restart(tmp_path: Path
     assert "a" in first.risk.disabled
     await _committed(first.journal)
     await first.close()
-    second = await _start(tmp_path)
+    second = await start_kit(tmp_path)
     second.mark(50_000.0)
     assert second.code(order("a")) == "STRATEGY_DISABLED"
     assert second.code(order("b")) is None
@@ -265,7 +267,7 @@ async def test_a_daily_loss_breach_latches_reduce_only_across_midnight_until_res
 
 
 async def test_the_drawdown_breaker_trips_from_the_periodic_evaluation(tmp_path: Path) -> None:
-    kit = await _start(tmp_path, strategy={"max_position_notional": 30_000.0})
+    kit = await start_kit(tmp_path, strategy={"max_position_notional": 30_000.0})
     kit.mark(50_000.0)
     kit.fill("a", Side.BUY, 0.4, 50_000.0)
     kit.mark(60_000.0)  # NAV 104,000: a new peak
