@@ -48,27 +48,42 @@ def apply_fill(pos: Position, fill: Fill) -> Position:
     return Position(pos.strategy_id, pos.symbol, qty, avg, realized - fee, pos.fees + fee)
 
 
+class _SymbolBook:
+    """One symbol: its positions summed over every strategy and the prices it is valued at."""
+
+    __slots__ = ("cost", "gross", "mark", "mark_ts_ns", "net", "traded")
+
+    def __init__(self) -> None:
+        self.net = 0.0  # signed quantity over every strategy
+        self.gross = 0.0  # sum of |quantity|
+        self.cost = 0.0  # sum of quantity x average price
+        self.mark: float | None = None  # the latest book mid
+        self.mark_ts_ns = 0  # when it arrived (clock ns)
+        self.traded: float | None = None  # the last fill price
+
+    @property
+    def price(self) -> float | None:
+        """What the symbol is valued at: its mark, else its last fill, else None."""
+        return self.mark if self.mark is not None else self.traded
+
+
 class Portfolio:
     """Every strategy's positions, valued at mark; cash is derived, never tracked twice.
 
     ``cash`` = starting cash + realised PnL (after fees) - cost of the open positions,
     so ``nav`` = cash + value of the positions = starting cash + realised + unrealised.
     The pre-trade check reads NAV and exposure for every order, so both are kept
-    up to date as fills and marks arrive (per symbol: net and gross quantity, cost =
-    sum of qty x average price, and the price it is valued at) instead of being
-    summed over every position each time; ``state()`` recomputes everything from
-    the positions about once a second, which also clears any float drift.
+    up to date as fills and marks arrive (one book per symbol: net and gross
+    quantity, cost, and the prices it is valued at) instead of being summed over
+    every position each time; ``state()`` recomputes everything from the positions
+    about once a second, which also clears any float drift.
     """
 
     def __init__(self, starting_cash: float) -> None:
         self.starting_cash = starting_cash
         self.positions: dict[tuple[str, str], Position] = {}
         self._by_strategy: dict[str, dict[str, Position]] = {}
-        self._marks: dict[str, Mark] = {}
-        self._traded: dict[str, float] = {}  # symbol -> last fill price
-        self._net: dict[str, float] = {}
-        self._gross: dict[str, float] = {}
-        self._cost: dict[str, float] = {}  # symbol -> sum of qty x average price
+        self._books: dict[str, _SymbolBook] = {}
         self._realized = 0.0
         self._fees = 0.0
         self._unrealized = 0.0  # sum over symbols of net x price - cost
@@ -76,68 +91,53 @@ class Portfolio:
 
     # -- inputs ------------------------------------------------------------------
     def on_fill(self, fill: Fill) -> Position:
-        key = (fill.strategy_id, fill.symbol)
+        symbol = fill.symbol
+        key = (fill.strategy_id, symbol)
         old = self.positions.get(key)
         if old is None:
             old = Position(*key)
         pos = apply_fill(old, fill)
-        symbol = fill.symbol
-        mark = self._marks.get(symbol)
-        if mark is None and symbol not in self._traded and self._gross.get(symbol):
-            # Held (adopted at reconcile) but never priced: valued at cost until now.
-            self._revalue(symbol, -1.0)
-            self._set(pos, old)
-            self._traded[symbol] = fill.price
-            self._revalue(symbol, 1.0)
-            return pos
-        before = mark.price if mark is not None else self._traded.get(symbol, 0.0)
-        after = mark.price if mark is not None else fill.price
-        self._traded[symbol] = fill.price
-        # The symbol's share of unrealised PnL and exposure: out at the old figures, in at the new.
-        unrealized, exposure = self._unrealized, self._exposure
-        if self._gross.get(symbol):
-            unrealized -= self._net[symbol] * before - self._cost[symbol]
-            exposure -= self._gross[symbol] * before
-        self._set(pos, old)
-        gross = self._gross[symbol]
-        if gross:
-            unrealized += self._net[symbol] * after - self._cost[symbol]
-            exposure += gross * after
-        self._unrealized, self._exposure = unrealized, exposure
+        book = self._book(symbol)
+        self._revalue(symbol, book, -1.0)
+        self._set(pos, old, book)
+        book.traded = fill.price
+        self._revalue(symbol, book, 1.0)
         return pos
 
     def on_mark(self, symbol: str, price: float, ts_ns: int) -> None:
-        self._revalue(symbol, -1.0)
-        self._marks[symbol] = Mark(price, ts_ns)
-        self._revalue(symbol, 1.0)
+        book = self._book(symbol)
+        self._revalue(symbol, book, -1.0)
+        book.mark, book.mark_ts_ns = price, ts_ns
+        self._revalue(symbol, book, 1.0)
 
-    def _revalue(self, symbol: str, sign: float) -> None:
+    def _book(self, symbol: str) -> _SymbolBook:
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = _SymbolBook()
+        return book
+
+    def _revalue(self, symbol: str, book: _SymbolBook, sign: float) -> None:
         """Add (+1) or take out (-1) the symbol's share of the unrealised PnL and exposure."""
-        gross = self._gross.get(symbol)
-        if not gross:
+        if not book.gross:
             return
-        mark = self._marks.get(symbol)
-        price = mark.price if mark is not None else self._traded.get(symbol)
+        price = book.mark if book.mark is not None else book.traded
         if price is None:  # never marked nor traded (adopted at reconcile): at cost
             self._exposure += sign * sum(
                 abs(p.qty) * p.avg_price for (_, s), p in self.positions.items() if s == symbol
             )
             return
-        self._unrealized += sign * (self._net[symbol] * price - self._cost[symbol])
-        self._exposure += sign * gross * price
+        self._unrealized += sign * (book.net * price - book.cost)
+        self._exposure += sign * book.gross * price
 
-    def _set(self, pos: Position, old: Position) -> None:
-        symbol = pos.symbol
-        self.positions[(pos.strategy_id, symbol)] = pos
+    def _set(self, pos: Position, old: Position, book: _SymbolBook) -> None:
+        self.positions[(pos.strategy_id, pos.symbol)] = pos
         mine = self._by_strategy.get(pos.strategy_id)
         if mine is None:
             mine = self._by_strategy[pos.strategy_id] = {}
-        mine[symbol] = pos
-        self._net[symbol] = self._net.get(symbol, 0.0) + pos.qty - old.qty
-        self._gross[symbol] = self._gross.get(symbol, 0.0) + abs(pos.qty) - abs(old.qty)
-        self._cost[symbol] = (
-            self._cost.get(symbol, 0.0) + pos.qty * pos.avg_price - old.qty * old.avg_price
-        )
+        mine[pos.symbol] = pos
+        book.net += pos.qty - old.qty
+        book.gross += abs(pos.qty) - abs(old.qty)
+        book.cost += pos.qty * pos.avg_price - old.qty * old.avg_price
         self._realized += pos.realized_pnl - old.realized_pnl
         self._fees += pos.fees - old.fees
 
@@ -168,30 +168,33 @@ class Portfolio:
     def _rebuild(self, positions: Iterable[Position]) -> None:
         """Every aggregate from the positions (after a reconcile; also clears float drift)."""
         self.positions, self._by_strategy = {}, {}
-        self._net, self._gross, self._cost = {}, {}, {}
+        for book in self._books.values():  # the prices stay
+            book.net = book.gross = book.cost = 0.0
         self._realized = self._fees = self._unrealized = self._exposure = 0.0
         for pos in positions:
-            self._set(pos, Position(pos.strategy_id, pos.symbol))
-        for symbol in self._gross:
-            self._revalue(symbol, 1.0)
+            self._set(pos, Position(pos.strategy_id, pos.symbol), self._book(pos.symbol))
+        for symbol, book in self._books.items():
+            self._revalue(symbol, book, 1.0)
 
     # -- views ---------------------------------------------------------------------
     def mark(self, symbol: str) -> Mark | None:
         """The latest book mark of ``symbol`` (None if it never had one)."""
-        return self._marks.get(symbol)
+        book = self._books.get(symbol)
+        if book is None or book.mark is None:
+            return None
+        return Mark(book.mark, book.mark_ts_ns)
 
     def price(self, symbol: str) -> float | None:
         """The price ``symbol`` is valued at: its latest mark, else its last fill, else None."""
-        mark = self._marks.get(symbol)
-        if mark is not None:
-            return mark.price
-        return self._traded.get(symbol)
+        book = self._books.get(symbol)
+        return None if book is None else book.price
 
     def position(self, strategy_id: str, symbol: str) -> Position:
         return self.positions.get((strategy_id, symbol), Position(strategy_id, symbol))
 
     def net_qty(self, symbol: str) -> float:
-        return self._net.get(symbol, 0.0)
+        book = self._books.get(symbol)
+        return 0.0 if book is None else book.net
 
     def exposure(self) -> float:
         """Gross notional of every open position at its valuation price."""
@@ -208,7 +211,7 @@ class Portfolio:
 
     @property
     def cash(self) -> float:
-        return self.starting_cash + self._realized - sum(self._cost.values())
+        return self.starting_cash + self._realized - sum(b.cost for b in self._books.values())
 
     def nav(self) -> float:
         """Net liquidation value at mark: starting cash + realised + unrealised PnL."""
@@ -217,37 +220,33 @@ class Portfolio:
     def strategy_pnl(self, strategy_id: str) -> float:
         """A strategy's realised (after fees) plus unrealised PnL over all its symbols."""
         total = 0.0
-        marks, traded = self._marks, self._traded
+        books = self._books
         for symbol, p in self._by_strategy.get(strategy_id, {}).items():
             total += p.realized_pnl
             if p.qty:
-                mark = marks.get(symbol)
-                price = mark.price if mark is not None else traded.get(symbol)
+                price = books[symbol].price
                 if price is not None:
                     total += p.qty * (price - p.avg_price)
         return total
 
     def risk_inputs(self, strategy_id: str, symbol: str) -> RiskInputs:
         """Everything a pre-trade check needs, read once (this runs for every order)."""
-        mark = self._marks.get(symbol)
-        price = mark.price if mark is not None else self._traded.get(symbol)
         pos = self.positions.get((strategy_id, symbol))
-        return (
-            None if mark is None else mark.price,
-            0 if mark is None else mark.ts_ns,
-            price,
-            0.0 if pos is None else pos.qty,
-            self._net.get(symbol, 0.0),
-            self._exposure,
-            self.starting_cash + self._realized + self._unrealized,
-        )
+        qty = 0.0 if pos is None else pos.qty
+        nav = self.starting_cash + self._realized + self._unrealized
+        book = self._books.get(symbol)
+        if book is None:
+            return (None, 0, None, qty, 0.0, self._exposure, nav)
+        mark = book.mark
+        price = mark if mark is not None else book.traded
+        return (mark, book.mark_ts_ns, price, qty, book.net, self._exposure, nav)
 
     def strategies(self) -> set[str]:
         return set(self._by_strategy)
 
     def held_symbols(self) -> set[str]:
         """Symbols in which some strategy has a position."""
-        return {s for s, gross in self._gross.items() if gross > 1e-12}
+        return {s for s, book in self._books.items() if book.gross > 1e-12}
 
     def state(
         self,
@@ -269,7 +268,7 @@ class Portfolio:
             peak_nav=peak,
             day_pnl=nav - day_start_nav,
             positions=tuple(self.positions.values()),
-            marks={s: m.price for s, m in self._marks.items()},
+            marks={s: b.mark for s, b in self._books.items() if b.mark is not None},
             cash=self.cash,
             fees=self._fees,
             stale_symbols=stale_symbols,
