@@ -200,8 +200,7 @@ class OrderGateway:
             self._order_journal.stage_intent(
                 order, self._clock.timestamp_ns(), self._clock.monotonic_ns()
             )
-            if self._journal_flush is None:
-                self._schedule_journal()
+            self._schedule_journal()
 
     async def cancel(self, client_order_id: str) -> protocol.Ack:
         return await self._link.send_cancel(client_order_id)
@@ -271,8 +270,7 @@ class OrderGateway:
             self.portfolio.on_fill(fill)
         if self._order_journal is not None:
             self._order_journal.stage_update(report)
-            if self._journal_flush is None:
-                self._schedule_journal()
+            self._schedule_journal()
         # The strategy that owns the order hears first; bus subscribers are woken after it.
         callback = self._callbacks.get(report.strategy_id)
         if callback is not None:
@@ -280,8 +278,7 @@ class OrderGateway:
                 callback(report, fill)
             except Exception:
                 log.exception("order callback of %s failed", report.strategy_id)
-        pair = self._strategy_topics.get(report.strategy_id)
-        order_topic, fill_topic = pair if pair is not None else self._topics_of(report.strategy_id)
+        order_topic, fill_topic = self._topics_of(report.strategy_id)
         self._bus.publish(order_topic, report)
         if fill is not None:
             self._bus.publish(fill_topic, fill)
