@@ -120,7 +120,7 @@ class Portfolio:
         """Add (+1) or take out (-1) the symbol's share of the unrealised PnL and exposure."""
         if not book.gross:
             return
-        price = book.mark if book.mark is not None else book.traded
+        price = book.price
         if price is None:  # never marked nor traded (adopted at reconcile): at cost
             self._exposure += sign * sum(
                 abs(p.qty) * p.avg_price for (_, s), p in self.positions.items() if s == symbol
@@ -237,9 +237,7 @@ class Portfolio:
         book = self._books.get(symbol)
         if book is None:
             return (None, 0, None, qty, 0.0, self._exposure, nav)
-        mark = book.mark
-        price = mark if mark is not None else book.traded
-        return (mark, book.mark_ts_ns, price, qty, book.net, self._exposure, nav)
+        return (book.mark, book.mark_ts_ns, book.price, qty, book.net, self._exposure, nav)
 
     def strategies(self) -> set[str]:
         return set(self._by_strategy)
