@@ -23,8 +23,9 @@ fn test_limit_order_rests_then_fills_partially_and_fully_when_crossed() {
     assert!(close(maker_fill["last_qty"].as_f64().unwrap(), 0.1));
     assert_eq!(maker_fill["liquidity"], "MAKER");
     assert!(close(maker_fill["leaves_qty"].as_f64().unwrap(), 0.2));
-    assert_eq!(taker.statuses_of("taker-1"), ["NEW", "FILLED"]);
-    let taker_fill = taker.updates_of("taker-1")[1];
+    // Accepted and filled in one venue turn: one update, no separate NEW.
+    assert_eq!(taker.statuses_of("taker-1"), ["FILLED"]);
+    let taker_fill = taker.updates_of("taker-1")[0];
     assert_eq!(taker_fill["liquidity"], "TAKER");
     assert_eq!(taker_fill["last_price"], 60_000.0);
 
@@ -65,9 +66,9 @@ fn test_market_order_larger_than_the_book_is_filled_then_cancelled_for_no_liquid
     let statuses = step.statuses_of("m-big");
     assert_eq!(
         statuses,
-        ["NEW", "PARTIALLY_FILLED", "PARTIALLY_FILLED", "CANCELED"]
+        ["PARTIALLY_FILLED", "PARTIALLY_FILLED", "CANCELED"]
     );
-    let last = step.updates_of("m-big")[3];
+    let last = step.updates_of("m-big")[2];
     assert_eq!(last["reason"], "no_liquidity");
     assert!(close(last["cum_qty"].as_f64().unwrap(), 3.0));
     // With one side empty there is no mid: the pre-trade check refuses first.
@@ -109,11 +110,8 @@ fn test_ioc_limit_remainder_is_cancelled_with_reason_ioc_remainder() {
         "time_in_force": "IOC"}),
     );
     assert_eq!(step.reply()["type"], "Ack");
-    assert_eq!(
-        step.statuses_of("ioc-1"),
-        ["NEW", "PARTIALLY_FILLED", "CANCELED"]
-    );
-    let last = step.updates_of("ioc-1")[2];
+    assert_eq!(step.statuses_of("ioc-1"), ["PARTIALLY_FILLED", "CANCELED"]);
+    let last = step.updates_of("ioc-1")[1];
     assert_eq!(last["reason"], "ioc_remainder");
     assert!(close(last["cum_qty"].as_f64().unwrap(), 10.0));
     assert_eq!(h.core.open_order_count(), 0);
@@ -314,8 +312,8 @@ fn test_latency_delays_arrival_and_fills_until_the_clock_passes_it() {
     let early = h.advance_ms(2);
     assert!(early.reports.is_empty());
     let later = h.advance_ms(4);
-    assert_eq!(later.statuses_of("lat-1"), ["NEW", "FILLED"]);
-    let fill = later.updates_of("lat-1")[1];
+    assert_eq!(later.statuses_of("lat-1"), ["FILLED"]);
+    let fill = later.updates_of("lat-1")[0];
     assert_eq!(fill["last_price"], 60_000.5);
 }
 

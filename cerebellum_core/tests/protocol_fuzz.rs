@@ -305,7 +305,7 @@ fn test_an_orders_ack_and_its_reports_arrive_in_one_frame() {
         .filter(|e| e["client_order_id"] == "one-frame")
         .map(|e| e["status"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(statuses, ["NEW", "FILLED"], "{envelopes:?}");
+    assert_eq!(statuses, ["FILLED"], "{envelopes:?}");
     let seqs: Vec<i64> = envelopes[1..]
         .iter()
         .filter_map(|e| e["seq"].as_i64())

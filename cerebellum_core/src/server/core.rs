@@ -116,6 +116,11 @@ pub struct Core {
     journal: Journal,
     peers: Peers,
     sink: VenueSink,
+    /// Orders the venue accepted in the events being drained, with the acceptance time:
+    /// their `NEW` is journaled once the drain ends, unless a fill, cancel or reject of
+    /// the same drain already told the engine more (a market order that takes at once
+    /// gets one `FILLED`, not `NEW` then `FILLED`).
+    accepted: Vec<(OrderKey, i64)>,
     reports: Vec<Out>,
     market: Vec<MarketData>,
     buf: Vec<u8>,
@@ -171,6 +176,7 @@ impl Core {
             dupes: DuplicateGuard::new(),
             peers: Peers::new(64),
             sink: VenueSink::new(),
+            accepted: Vec::new(),
             reports: Vec::new(),
             market: Vec::new(),
             buf: Vec::with_capacity(1024),
@@ -1226,6 +1232,14 @@ impl Core {
                 self.on_venue_event(event);
             }
         }
+        if !self.accepted.is_empty() {
+            let now = self.clock.now_ns();
+            for (key, ts_event) in mem::take(&mut self.accepted) {
+                if self.registry.get(key).is_some_and(Order::is_pending) {
+                    self.announce(key, ts_event, now);
+                }
+            }
+        }
     }
 
     fn on_venue_event(&mut self, event: VenueEvent) {
@@ -1242,7 +1256,7 @@ impl Core {
                     }
                 }
                 if self.registry.get(key).is_some_and(Order::is_pending) {
-                    self.announce(key, ts_event, now);
+                    self.accepted.push((key, ts_event));
                 }
             }
             VenueEvent::Rejected {
@@ -1320,9 +1334,6 @@ impl Core {
         if order.exec_ids.iter().any(|e| e == &fill.exec_id) {
             return;
         }
-        if order.is_pending() {
-            self.announce(key, fill.ts_event, now);
-        }
         let Some(order) = self.registry.get_mut(key) else {
             return;
         };
@@ -1381,9 +1392,6 @@ impl Core {
         };
         if !order.is_open() {
             return;
-        }
-        if order.is_pending() {
-            self.announce(key, ts_event, now);
         }
         let Some(order) = self.registry.get_mut(key) else {
             return;
