@@ -21,8 +21,7 @@ reported as warnings, never filled.
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -30,64 +29,24 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.feather as feather
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from engine.core.errors import DataError
 from engine.marketdata.frames import BAR_COLUMNS, INDEX_NAME, Gap, empty_bar_frame, find_gaps
-from engine.marketdata.timeframes import timeframe_from_ms, timeframe_ms, timeframe_ns
+from engine.marketdata.import_table import file_format, find_columns, read_table
+from engine.marketdata.import_timestamps import (
+    IntArray,
+    ParsedTimestamps,
+    infer_timeframe,
+    parse_timestamps,
+)
+from engine.marketdata.timeframes import timeframe_ms, timeframe_ns
 
 if TYPE_CHECKING:
     from engine.marketdata.store import BarStore
 
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-
-FORMATS: Final = {".csv": "csv", ".parquet": "parquet", ".feather": "feather"}
-TIMESTAMP_NAMES: Final = (
-    "timestamp",
-    "ts",
-    "open_time",
-    "datetime",
-    "date_time",
-    "timestamp_ms",
-    "ts_ms",
-    "unix",
-    "time",
-    "date",
-)
-COLUMN_NAMES: Final = {
-    "open": ("open", "o", "open_price", "price_open"),
-    "high": ("high", "h", "high_price", "price_high"),
-    "low": ("low", "l", "low_price", "price_low"),
-    "close": ("close", "c", "close_price", "price_close"),
-    "volume": ("volume", "vol", "v", "base_volume", "volume_base"),
-}
-_CSV_CHUNK_ROWS: Final = 200_000
-_BATCH_ROWS: Final = 200_000
 _SHOWN_ROWS: Final = 5
 _SHOWN_GAPS: Final = 3
-# Epoch units told apart by magnitude (|value| below the bound), with their size in ns.
-_EPOCH_UNITS: Final = (("s", 1e11, 1_000_000_000), ("ms", 1e14, 1_000_000), ("us", 1e17, 1_000))
-_NS_LIMIT: Final = 9.2e18
-_FIRST_NS: Final = pd.Timestamp("1678-01-01", tz="UTC")
-_LAST_NS: Final = pd.Timestamp("2262-01-01", tz="UTC")
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedTimestamps:
-    """Epoch ns per row; ``unreadable`` and ``wrong_unit`` mark rows without a usable time."""
-
-    ns: IntArray
-    unreadable: BoolArray
-    wrong_unit: BoolArray
-    unit: str
-
-    @property
-    def valid(self) -> BoolArray:
-        return ~(self.unreadable | self.wrong_unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,240 +109,7 @@ class ImportReport:
         )
 
 
-# -- reading -------------------------------------------------------------------
-def file_format(path: Path) -> str:
-    """``csv``, ``parquet`` or ``feather`` from the file's extension; ``DataError`` otherwise."""
-    fmt = FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
-        raise DataError(
-            f"{path}: unsupported file type {Path(path).suffix or '(no extension)'!r}; "
-            f"give a .csv, .parquet or .feather file"
-        )
-    return fmt
-
-
-def read_table(path: Path, *, progress: bool = False) -> pd.DataFrame:
-    """Read ``path`` as a table; an index written with the data becomes a column."""
-    path = Path(path)
-    fmt = file_format(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    readers: dict[str, Callable[[Path, bool], pd.DataFrame]] = {
-        "csv": _read_csv,
-        "parquet": _read_parquet,
-        "feather": _read_feather,
-    }
-    try:
-        frame = readers[fmt](path, progress)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: cannot read it as {fmt}: {exc}") from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index()
-    return frame.reset_index(drop=True)
-
-
-def _is_number(text: object) -> bool:
-    try:
-        return math.isfinite(float(str(text)))
-    except ValueError:
-        return False
-
-
-def _read_csv(path: Path, progress: bool) -> pd.DataFrame:
-    header = pd.read_csv(path, nrows=0).columns
-    # A file without a header row (e.g. Binance kline dumps): its first row is all numbers.
-    headerless = len(header) >= len(BAR_COLUMNS) + 1 and all(_is_number(c) for c in header)
-    chunks: list[pd.DataFrame] = []
-    with (
-        path.open("rb") as handle,
-        tqdm(
-            total=path.stat().st_size,
-            desc=f"reading {path.name}",
-            unit="B",
-            unit_scale=True,
-            disable=not progress,
-            leave=False,
-        ) as bar,
-    ):
-        reader = pd.read_csv(
-            handle,
-            header=None if headerless else "infer",
-            chunksize=_CSV_CHUNK_ROWS,
-            skipinitialspace=True,
-            # The default fast parser can be off by one unit in the last place.
-            float_precision="round_trip",
-        )
-        for chunk in reader:
-            chunks.append(chunk)
-            bar.update(max(0, handle.tell() - bar.n))
-    if not chunks:
-        return pd.DataFrame(columns=header)
-    frame = pd.concat(chunks, ignore_index=True)
-    if headerless:
-        frame.columns = pd.Index(
-            ["timestamp", *BAR_COLUMNS, *(f"column_{i}" for i in range(6, frame.shape[1]))]
-        )
-    return frame
-
-
-def _read_parquet(path: Path, progress: bool) -> pd.DataFrame:
-    source = pq.ParquetFile(path)
-    total = source.metadata.num_rows if source.metadata is not None else None
-    batches = []
-    with tqdm(
-        total=total, desc=f"reading {path.name}", unit="row", disable=not progress, leave=False
-    ) as bar:
-        for batch in source.iter_batches(batch_size=_BATCH_ROWS):
-            batches.append(batch)
-            bar.update(batch.num_rows)
-    table = pa.Table.from_batches(batches, schema=source.schema_arrow)
-    return pd.DataFrame(table.to_pandas())
-
-
-def _read_feather(path: Path, progress: bool) -> pd.DataFrame:
-    try:
-        reader = pa.ipc.open_file(path)
-    except pa.ArrowInvalid:
-        # Feather version 1 is not an Arrow IPC file; it is read in one go.
-        return pd.DataFrame(feather.read_table(path).to_pandas())
-    batches = []
-    with tqdm(
-        total=reader.num_record_batches,
-        desc=f"reading {path.name}",
-        unit="batch",
-        disable=not progress,
-        leave=False,
-    ) as bar:
-        for i in range(reader.num_record_batches):
-            batches.append(reader.get_batch(i))
-            bar.update(1)
-    return pd.DataFrame(pa.Table.from_batches(batches, schema=reader.schema).to_pandas())
-
-
 # -- columns and timestamps ----------------------------------------------------
-def _normalise_name(name: object) -> str:
-    return str(name).strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def find_columns(columns: Sequence[object]) -> dict[str, str]:
-    """Map ``timestamp`` and each OHLCV column to the file's column holding it.
-
-    Names match case-insensitively, with spaces and dashes read as ``_``. When
-    several spellings are present the earlier one in ``TIMESTAMP_NAMES`` /
-    ``COLUMN_NAMES`` wins. Raises ``DataError`` for a missing column, two
-    columns with the same name, or separate ``date`` and ``time`` columns.
-    """
-    by_name: dict[str, list[str]] = {}
-    for column in columns:
-        by_name.setdefault(_normalise_name(column), []).append(str(column))
-    wanted = {"timestamp": TIMESTAMP_NAMES, **COLUMN_NAMES}
-    found: dict[str, str] = {}
-    missing: list[str] = []
-    for role, names in wanted.items():
-        present = [n for n in names if n in by_name]
-        if not present:
-            missing.append(f"{role} ({'/'.join(names)})")
-            continue
-        if len(by_name[present[0]]) > 1:
-            raise DataError(f"columns {by_name[present[0]]} all read as {role}; keep one")
-        found[role] = by_name[present[0]][0]
-    if missing:
-        raise DataError(
-            f"missing columns: {', '.join(missing)}; the file has {[str(c) for c in columns]}"
-        )
-    if found["timestamp"] in by_name.get("time", []) + by_name.get("date", []) and {
-        "date",
-        "time",
-    } <= set(by_name):
-        raise DataError(
-            "separate date and time columns are not supported; "
-            "combine them into one timestamp column"
-        )
-    return found
-
-
-def parse_timestamps(values: pd.Series) -> ParsedTimestamps:
-    """Epoch ns (UTC) of every value: datetimes, ISO strings, or epoch numbers.
-
-    Epoch numbers take the unit of the file's median magnitude (below 1e11 s,
-    1e14 ms, 1e17 us, else ns); a value of another magnitude is ``wrong_unit``.
-    Naive times are read as UTC.
-    """
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return _from_datetimes(pd.DatetimeIndex(values), "datetime")
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return _from_epoch(values)
-    text = values.astype("string")
-    numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.notna().any() and numbers.notna().sum() >= text.notna().sum():
-        return _from_epoch(numbers)
-    stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    return _from_datetimes(pd.DatetimeIndex(stamps), "iso")
-
-
-def _from_datetimes(index: pd.DatetimeIndex, unit: str) -> ParsedTimestamps:
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    in_range = np.asarray((index >= _FIRST_NS) & (index < _LAST_NS), dtype=bool)
-    unreadable = np.asarray(index.isna(), dtype=bool) | ~in_range
-    ns = np.zeros(len(index), dtype=np.int64)
-    ns[~unreadable] = index[~unreadable].as_unit("ns").asi8
-    return ParsedTimestamps(ns, unreadable, np.zeros(len(index), dtype=bool), unit)
-
-
-def _epoch_bucket(magnitude: npt.NDArray[np.float64]) -> IntArray:
-    bounds = np.array([bound for _, bound, _ in _EPOCH_UNITS])
-    return np.searchsorted(bounds, magnitude, side="right").astype(np.int64)
-
-
-def _from_epoch(values: pd.Series) -> ParsedTimestamps:
-    numbers = pd.to_numeric(values, errors="coerce")
-    floats = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    unreadable = ~np.isfinite(floats)
-    n = len(floats)
-    ns = np.zeros(n, dtype=np.int64)
-    if unreadable.all():
-        return ParsedTimestamps(ns, unreadable, np.zeros(n, dtype=bool), "epoch")
-    magnitude = np.abs(floats)
-    bucket = _epoch_bucket(magnitude)
-    chosen = int(_epoch_bucket(np.array([np.median(magnitude[~unreadable])]))[0])
-    wrong_unit = ~unreadable & (bucket != chosen)
-    names = [name for name, _, _ in _EPOCH_UNITS] + ["ns"]
-    unit_ns = [size for _, _, size in _EPOCH_UNITS] + [1]
-    scale = unit_ns[chosen]
-    use = ~unreadable & ~wrong_unit
-    unreadable |= use & (magnitude * scale >= _NS_LIMIT)
-    use &= ~unreadable
-    if pd.api.types.is_integer_dtype(numbers.dtype):
-        ns[use] = numbers.to_numpy(dtype=np.int64, na_value=0)[use] * scale
-    elif scale >= 1_000:
-        # Whole microseconds are exact in float64 for any date the store can hold.
-        micros = np.round(floats[use] * (scale // 1_000)).astype(np.int64)
-        ns[use] = micros * 1_000
-    else:
-        ns[use] = np.round(floats[use]).astype(np.int64)
-    return ParsedTimestamps(ns, unreadable, wrong_unit, names[chosen])
-
-
-def infer_timeframe(ns: IntArray) -> str:
-    """The timeframe of the median spacing of the distinct timestamps ``ns``.
-
-    Raises ``DataError`` with fewer than two distinct timestamps or a spacing
-    that is not a whole number of seconds.
-    """
-    distinct = np.unique(ns)
-    if len(distinct) < 2:
-        raise DataError("cannot infer the timeframe from fewer than two bars; give --timeframe")
-    spacing = np.sort(np.diff(distinct))[(len(distinct) - 1) // 2]
-    if spacing % 1_000_000:
-        raise DataError(
-            f"the median spacing {pd.Timedelta(int(spacing))} is not a whole number of seconds"
-        )
-    try:
-        return timeframe_from_ms(int(spacing // 1_000_000))
-    except DataError as exc:
-        raise DataError(f"the median spacing {pd.Timedelta(int(spacing))}: {exc}") from None
-
-
 # -- validation ----------------------------------------------------------------
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

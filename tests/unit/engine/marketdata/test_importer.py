@@ -11,12 +11,9 @@ import pytest
 
 from engine.core.errors import DataError
 from engine.marketdata.frames import INDEX_NAME
-from engine.marketdata.importer import (
-    find_columns,
-    infer_timeframe,
-    prepare_import,
-    write_import,
-)
+from engine.marketdata.import_table import find_columns
+from engine.marketdata.import_timestamps import infer_timeframe
+from engine.marketdata.importer import prepare_import, write_import
 from engine.marketdata.store import BarStore
 from engine.marketdata.timeframes import timeframe_from_ms, timeframe_ms
 
