@@ -19,6 +19,7 @@ from cockpit.charts.equity_chart import EquityChart
 from cockpit.models.forge_models import GatesModel
 from cockpit.views.blotter_view import make_table
 
+_MIN_CURVE_PX = 120
 NO_EQUITY = "No holdout equity curve: this report predates the forge keeping it."
 
 
@@ -90,6 +91,7 @@ class GauntletReportView(QWidget):
         self.text.setStyleSheet("font-family: monospace; font-size: 11px;")
         self.equity = EquityChart()
         self.equity.setTitle("holdout equity", color=theme.TEXT_DIM, size="9pt")
+        self.equity.setMinimumHeight(_MIN_CURVE_PX)  # shorter, its price labels overlap
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.gates)
         split.addWidget(self.equity)
@@ -123,8 +125,9 @@ class GauntletReportView(QWidget):
         if rows:  # every gate visible; the curve and the text share the rest
             need = self.gates.horizontalHeader().height() + rows * self.gates.rowHeight(0) + 6
             total = sum(self.split.sizes())
-            rest = max(total - need, 160)
-            self.split.setSizes([min(need, total - 160), rest // 2, rest - rest // 2])
+            rest = max(total - need, 2 * _MIN_CURVE_PX)
+            curve = max(rest * 3 // 5, _MIN_CURVE_PX)
+            self.split.setSizes([min(need, total - 2 * _MIN_CURVE_PX), curve, rest - curve])
         text = report_text(report)
         if not gauntlet:
             text = "The task ended before the gauntlet (no gates were run).\n\n" + text

@@ -151,3 +151,25 @@ def test_gauntlet_report_draws_the_holdout_equity_the_forge_journals(qapp: objec
          "report": {"holdout_equity": {"ts": ["not a time"], "equity": [1.0]}}}
     )  # fmt: skip
     assert view.equity.isHidden()  # an unreadable series is not drawn
+
+
+def test_holdout_equity_keeps_a_readable_height_in_a_short_panel(qapp: object) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    import cockpit.views.gauntlet_report as report_view
+
+    gates = [{"name": f"gate_{i}", "value": 1.0, "threshold": 0.5, "passed": True,
+              "margin": 0.5} for i in range(7)]  # fmt: skip
+    series = {"ts": ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"], "equity": [1.0, 1.01]}
+    view = GauntletReportView()
+    view.resize(900, 380)  # the forge dock in a 1080-pixel-high window
+    view.show()
+    QApplication.processEvents()
+    view.show_run(
+        {"task_id": "t1", "symbol": "BTC/USDT", "status": "REJECTED", "agent_id": None,
+         "report": {"gauntlet": {"gates": gates, "reason": "x"}, "holdout_equity": series}}
+    )  # fmt: skip
+    QApplication.processEvents()
+    assert not view.equity.isHidden()
+    assert view.equity.height() >= report_view._MIN_CURVE_PX
+    view.close()
