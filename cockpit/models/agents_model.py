@@ -90,7 +90,7 @@ class AgentsModel(KeyedTableModel):
                 Column("drawdown", "Drawdown", fmt_pct(1), align_right=True),
                 Column("weights", "Hedge weights", _weights,
                        sort_key=lambda v: max(v) if v else None),
-                Column("trades", "Trades", row_fmt=_trades, align_right=True),
+                Column("trades", "Round trips", row_fmt=_trades, align_right=True),
                 Column("created_ns", "Age", fmt_age_ns(now_ns), align_right=True,
                        sort_key=lambda v: -v if v else None),
                 Column("verdict", "Watchtower", colour=_VERDICT_COLOUR.get, tooltip=_verdict_tip),

@@ -42,7 +42,7 @@ class WatchtowerModel(KeyedTableModel):
                 Column("pnl", "PnL", fmt_opt(2), align_right=True, colour=pnl),
                 Column("sharpe", "Sharpe", fmt_opt(2), align_right=True),
                 Column("drawdown", "Drawdown", fmt_pct(1), align_right=True),
-                Column("trades", "Trades", fmt_opt(0), align_right=True),
+                Column("trades", "Round trips", fmt_opt(0), align_right=True),
                 Column("hit_rate", "Hit rate", fmt_pct(0), align_right=True),
                 Column("reason", "Why / what replaced it"),
             ],

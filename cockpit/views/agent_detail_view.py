@@ -126,7 +126,7 @@ class AgentDetailView(QWidget):
         holdout = f"holdout win rate {win:.0%}, " if isinstance(win, int | float) else ""
         self.header.setText(
             f"{s.agent_id} · {s.symbol} · {'+'.join(s.kinds)} · {s.lifecycle.value.lower()} · "
-            f"equity {s.equity:,.2f} · {s.trades} trades · {holdout}"
+            f"equity {s.equity:,.2f} · {s.trades} round trips · {holdout}"
             f"Hedge weights {' / '.join(f'{w:.2f}' for w in s.weights)}"
         )
         if changed or self.specialists.topLevelItemCount() != len(detail.specialists):
