@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         }
         for name in ("arena", "agent", "forge"):
             self.docks[name] = self._dock(p[name][0], name, p[name][1], left)
-        self.docks["blotter"] = self._dock("Orders & fills", "blotter", self.blotter, left)
+        self.docks["blotter"] = self._dock("Orders and fills", "blotter", self.blotter, left)
         self.docks["watchtower"] = self._dock(p["watchtower"][0], "watchtower",
                                               p["watchtower"][1], left)  # fmt: skip
         self.docks["log"] = self._dock("Log", "log", self.log_view, left)

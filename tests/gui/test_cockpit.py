@@ -34,6 +34,9 @@ def test_window_opens_on_the_sim_venue_in_paper_mode(cockpit: Cockpit) -> None:
         d.isVisible() for d in w.docks.values() if not d.isFloating() and d.widget().isVisible()
     )
     assert w.kill_bar.kill.isVisible()
+    # A lone "&" in a dock title is a mnemonic in its tab: "Orders & fills" showed as "Orders ...".
+    titles = [d.windowTitle() for d in w.docks.values()]
+    assert not [t for t in titles if "&" in t.replace("&&", "")], titles
 
 
 def test_heatmap_and_chart_receive_data_within_5_seconds(cockpit: Cockpit) -> None:
