@@ -37,6 +37,10 @@ async def test_market_order_fills_at_book_prices_with_taker_fee(
         assert engine.link.venue == "sim"
         fills: list[Fill] = []
         engine.bus.subscribe(topics.all_of("exec.fill"), lambda _t, f: fills.append(f), direct=True)
+        updates: list[OrderUpdate] = []
+        engine.bus.subscribe(
+            topics.all_of("exec.order"), lambda _t, u: updates.append(u), direct=True
+        )
         books = []
         engine.bus.subscribe(topics.md_book(SYMBOL), lambda _t, b: books.append(b), direct=True)
         await wait_until(lambda: bool(books), 5, "a book")
@@ -59,6 +63,12 @@ async def test_market_order_fills_at_book_prices_with_taker_fee(
         assert pos.avg_price == pytest.approx(vwap)
         snap = await engine.commands.snapshot()
         assert snap.net_position(SYMBOL) == pytest.approx(0.01)
+        # Accepted and filled in one venue turn: its fills are its only updates (no NEW first).
+        statuses = [u.status for u in updates if u.client_order_id == ack.client_order_id]
+        assert statuses[-1] is OrderStatus.FILLED
+        assert OrderStatus.NEW not in statuses
+        assert engine.gateway.orders.orders[ack.client_order_id].status is OrderStatus.FILLED
+        assert engine.gateway.orders.invalid_transitions == 0
 
 
 async def test_limit_order_rests_then_cancel_closes_it(
