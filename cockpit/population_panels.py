@@ -83,7 +83,7 @@ class PopulationPanels(QObject):
         self.influence = InfluenceGraph(symbols)
         self.risk = RiskPanel(config.risk)
         self.watchtower_model = WatchtowerModel()
-        self.watchtower = WatchtowerView(self.watchtower_model)
+        self.watchtower = WatchtowerView(self.watchtower_model, config.watchtower)
         self.alerts_model = AlertsModel()
         self.alerts = AlertsView(self.alerts_model, facade)
         self.widgets: dict[str, tuple[str, QWidget]] = {

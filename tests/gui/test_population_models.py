@@ -324,3 +324,19 @@ def test_blotter_and_positions_models_pass_the_model_tester(qtmodeltester: Any) 
     positions.set_position(Position("a1", "BTC/USDT", 0.5, 59_000.0, 10.0, 1.0), 59_100.0)
     qtmodeltester.check(positions)
     assert positions.row(("a1", "BTC/USDT"))["upnl"] == pytest.approx(50.0)  # type: ignore[index]
+
+
+def test_an_empty_watchtower_log_says_when_its_first_lines_come(qapp: Any) -> None:
+    from cockpit.views.watchtower_view import WatchtowerView
+    from engine.config import WatchtowerConfig
+
+    wt = WatchtowerModel()
+    view = WatchtowerView(wt, WatchtowerConfig(interval_minutes=2.5, min_trades=7))
+    assert not view.empty_hint.isHidden()
+    assert "every 2.5 min" in view.empty_hint.text()
+    assert "7 round trips" in view.empty_hint.text()
+    wt.on_scored(AgentScored("a2", "ETH/USDT", NOW, "keep", "", {"max_drawdown": 0.02}))
+    assert view.empty_hint.isHidden()
+    assert view.count.text() == "1 line"
+    off = WatchtowerView(WatchtowerModel(), WatchtowerConfig(enabled=False))
+    assert "off" in off.empty_hint.text()
