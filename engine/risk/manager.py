@@ -391,7 +391,6 @@ class RiskManager:
         open_qty = self._orders.open_qty(sid, order.symbol, order.side)
         net_after = abs(net + signed) * px
         peak = self.peak_nav
-        day_pnl = self.portfolio.strategy_pnl(sid) - self._strategy_day_start.get(sid, 0.0)
         return (
             sid not in self.disabled
             and abs(position + (open_qty if signed > 0 else -open_qty) + signed) * px
@@ -400,7 +399,7 @@ class RiskManager:
             and exposure + order.qty * px <= cfg.max_total_exposure
             and self.day_start_nav - nav <= cfg.daily_loss_limit
             and (peak <= 0 or 1.0 - nav / peak <= cfg.max_drawdown_pct)
-            and -day_pnl <= limits.daily_loss_limit
+            and -self.strategy_day_pnl(sid) <= limits.daily_loss_limit
         )
 
     # -- operator actions ----------------------------------------------------------
