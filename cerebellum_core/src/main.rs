@@ -269,7 +269,14 @@ fn serve(
         startup_ms = started.elapsed().as_millis() as u64,
         "venue ready"
     );
-    let core = Core::new(config.clone(), venue, Box::new(clock));
+    let mut core = Core::new(config.clone(), venue, Box::new(clock));
+    let adopted = core.adopt_opening_positions();
+    if adopted > 0 {
+        tracing::warn!(
+            adopted,
+            "started with the venue's existing positions, booked as strategy 'venue'"
+        );
+    }
     let shutdown = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&shutdown);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))

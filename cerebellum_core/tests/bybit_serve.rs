@@ -31,6 +31,11 @@ struct Server {
 
 impl Server {
     fn start(exchange: &Exchange, tag: &str, deadman_timeout_ms: u64) -> Self {
+        Self::try_start(exchange, tag, deadman_timeout_ms).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts `serve`; the error carries what it printed when it gave no READY line.
+    fn try_start(exchange: &Exchange, tag: &str, deadman_timeout_ms: u64) -> Result<Self, String> {
         let dir =
             std::env::temp_dir().join(format!("cerebellum-bybit-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -73,13 +78,15 @@ impl Server {
             line.push(byte[0]);
         }
         let line = String::from_utf8_lossy(&line).into_owned();
-        let server = Self { child, dir, cmd };
-        assert!(
-            line.starts_with("READY"),
-            "no READY line ({line:?}); stderr: {}",
+        let mut server = Self { child, dir, cmd };
+        if line.starts_with("READY") {
+            return Ok(server);
+        }
+        let status = server.child.wait().ok();
+        Err(format!(
+            "no READY line ({line:?}), exit {status:?}; stderr: {}",
             server.log()
-        );
-        server
+        ))
     }
 
     fn log(&self) -> String {
@@ -540,4 +547,75 @@ fn test_bybit_deadman_cancels_resting_orders_of_an_engine_that_never_heartbeats(
     assert_eq!(d.wait_status("dm-2", "CANCELED", WAIT)["reason"], "deadman");
     assert_eq!(fake.order("dm-1").unwrap().status, "Cancelled");
     assert_eq!(fake.order("dm-2").unwrap().status, "Cancelled");
+}
+
+#[test]
+fn test_bybit_positions_held_at_startup_are_adopted_and_closed_by_the_kill_switch() {
+    let (fake, exchange) = FakeBybit::start();
+    fake.hold("BTCUSDT", "Buy", "0.005", "59000.0", 0);
+    fake.hold("ETHUSDT", "Sell", "0.5", "3100.00", 0);
+    fake.hold("SOLUSDT", "Buy", "3", "150.0", 0);
+    let server = Server::start(&exchange, "held", 60_000);
+    let mut d = server.connect();
+    hello(&mut d);
+    wait_for_mids(&mut d);
+
+    let snap = d.request(json!({"type": "Snapshot"}), REPLY);
+    assert!(close(position(&snap, "venue", "BTC/USDT"), 0.005), "{snap}");
+    assert!(close(position(&snap, "venue", "ETH/USDT"), -0.5), "{snap}");
+    let held = snap["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["symbol"] == "BTC/USDT")
+        .expect("the BTC position");
+    assert!(
+        close(held["avg_price"].as_f64().unwrap(), 59_000.0),
+        "{held}"
+    );
+    assert!(
+        server.log().contains("SOL/USDT"),
+        "a position outside bybit.symbols is named in the log: {}",
+        server.log()
+    );
+
+    let kill = d.request(
+        json!({"type": "KillSwitch", "scope": "GLOBAL", "state": "HALTED", "reason": "test"}),
+        REPLY,
+    );
+    assert_eq!(kill["type"], "Ack", "{kill}");
+    let deadline = Instant::now() + WAIT;
+    let mut flat = false;
+    while Instant::now() < deadline && !flat {
+        d.drain(Duration::from_millis(100));
+        let snap = d.request(json!({"type": "Snapshot"}), REPLY);
+        flat = close(position(&snap, "venue", "BTC/USDT"), 0.0)
+            && close(position(&snap, "venue", "ETH/USDT"), 0.0);
+    }
+    assert!(flat, "held positions were not flattened: {:?}", d.reports);
+    let mut flatten: Vec<(String, String, i64, bool)> = fake
+        .orders()
+        .into_iter()
+        .filter(|o| o.link.starts_with("flat-"))
+        .map(|o| (o.symbol, o.side, o.qty, o.reduce_only))
+        .collect();
+    flatten.sort();
+    assert_eq!(
+        flatten,
+        [
+            ("BTCUSDT".to_owned(), "Sell".to_owned(), 500_000, true),
+            ("ETHUSDT".to_owned(), "Buy".to_owned(), 50_000_000, true),
+        ],
+        "SOL/USDT is not traded here, so it is not flattened"
+    );
+}
+
+#[test]
+fn test_bybit_a_hedge_mode_position_at_startup_refuses_to_start() {
+    let (fake, exchange) = FakeBybit::start();
+    fake.hold("BTCUSDT", "Buy", "0.005", "59000.0", 1);
+    let Err(why) = Server::try_start(&exchange, "hedge", 60_000) else {
+        panic!("serve started with a hedge-mode position it cannot represent");
+    };
+    assert!(why.contains("hedge-mode"), "{why}");
 }

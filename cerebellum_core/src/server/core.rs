@@ -93,6 +93,10 @@ struct Submission {
     reduce_only: bool,
 }
 
+/// The strategy that owns what nobody here ordered: positions the venue held at
+/// startup and unsolicited fills (ADL, liquidations, orders placed elsewhere).
+pub const VENUE_STRATEGY: &str = "venue";
+
 /// The core: registry, positions, risk, journal and one venue.
 pub struct Core {
     config: Config,
@@ -236,6 +240,29 @@ impl Core {
     /// Returns the venue (read-only).
     pub fn venue(&self) -> &dyn Venue {
         self.venue.as_ref()
+    }
+
+    /// Books the positions the venue held at startup under strategy `venue`, as
+    /// if bought at their average price (NAV unchanged), so that risk counts them
+    /// and the kill switch closes them. Returns how many were adopted.
+    pub fn adopt_opening_positions(&mut self) -> usize {
+        let opening = self.venue.opening_positions();
+        for p in &opening {
+            let s = usize::from(p.symbol);
+            let Some(inst) = self.instruments.get(s) else {
+                continue;
+            };
+            let qty = inst.qty(p.qty_lots);
+            self.net_lots[s] += p.qty_lots;
+            self.cash -= qty * p.avg_price;
+            let position = self
+                .positions
+                .entry((VENUE_STRATEGY.to_owned(), p.symbol))
+                .or_default();
+            position.qty_lots += p.qty_lots;
+            position.avg_price = p.avg_price;
+        }
+        opening.len()
     }
 
     /// Takes the market data produced since the last call.
@@ -1411,7 +1438,7 @@ impl Core {
     }
 
     fn on_unsolicited(&mut self, u: crate::venue::UnsolicitedFill, now: i64) {
-        self.book_unsolicited(u, "venue", now);
+        self.book_unsolicited(u, VENUE_STRATEGY, now);
     }
 
     fn book_unsolicited(&mut self, u: crate::venue::UnsolicitedFill, strategy: &str, now: i64) {

@@ -220,7 +220,7 @@ pub struct Mid {
     pub ts_ns: i64,
 }
 
-/// A position as the venue sees it (for reconciliation).
+/// A position the venue held at startup.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VenuePosition {
     /// Index into [`Venue::instruments`].
@@ -322,11 +322,11 @@ pub trait Venue {
         now_ns: i64,
     ) -> Result<BarsAnswer, VenueError>;
 
-    /// Returns the venue's own view of positions, for reconciliation.
-    ///
-    /// # Errors
-    /// [`VenueError`] when the venue cannot be asked.
-    fn positions(&mut self) -> Result<Vec<VenuePosition>, VenueError> {
-        Ok(Vec::new())
+    /// Returns the positions the venue already held when it was started (an
+    /// earlier session's, or placed elsewhere), which the core adopts so that
+    /// risk counts them and the kill switch closes them. The simulated venue
+    /// always starts flat.
+    fn opening_positions(&self) -> Vec<VenuePosition> {
+        Vec::new()
     }
 }

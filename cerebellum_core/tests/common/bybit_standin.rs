@@ -373,6 +373,8 @@ pub struct FakeState {
     pub executions: Vec<Value>,
     /// `(bid, ask)` per venue symbol.
     pub quotes: HashMap<String, (String, String)>,
+    /// `/v5/position/list` rows (positions held before the core started).
+    pub positions: Vec<Value>,
     pub faults: Vec<Fault>,
     next_id: u64,
 }
@@ -418,6 +420,15 @@ impl FakeBybit {
             remaining: count,
             kind,
         });
+    }
+
+    /// Makes the exchange hold a position (one-way mode unless `position_idx` says otherwise).
+    pub fn hold(&self, symbol: &str, side: &str, size: &str, avg_price: &str, position_idx: i64) {
+        self.state.lock().unwrap().positions.push(json!({
+            "symbol": symbol, "side": side, "size": size, "avgPrice": avg_price,
+            "markPrice": avg_price, "unrealisedPnl": "0", "liqPrice": "",
+            "positionIdx": position_idx, "updatedTime": now_ms().to_string()
+        }));
     }
 
     /// Returns a copy of an order by `orderLinkId`.
@@ -659,7 +670,8 @@ impl FakeBybit {
                 Reply::ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
             }
             "/v5/position/list" => {
-                Reply::ok(json!({"category": "linear", "list": [], "nextPageCursor": ""}))
+                let list = self.state.lock().unwrap().positions.clone();
+                Reply::ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
             }
             other => Reply::ret(10001, &format!("unknown path {other}")),
         }

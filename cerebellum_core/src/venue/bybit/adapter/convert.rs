@@ -1,23 +1,23 @@
 //! Conversions between the core's integer ticks and lots and Bybit's exact
 //! decimals, and from the core's `bybit` config section to the REST client's.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use super::Grid;
 use crate::{
     config::BybitConfig,
-    types::{Instrument, OrderType, RejectCode, Side, TimeInForce},
+    types::{Instrument, OrderType, RejectCode, Side, SymbolId, TimeInForce},
     venue::{
         bybit::{
             config::{BybitConfig as AdapterConfig, Category},
             error::VenueError as BybitError,
             http::RetryPolicy,
             types::{
-                Decimal, Kline, OrderRequest as BybitOrder, OrderType as BybitOrderType,
+                Decimal, Kline, OrderRequest as BybitOrder, OrderType as BybitOrderType, Position,
                 Side as BybitSide, TimeInForce as BybitTif,
             },
         },
-        Bar, OrderRequest, VenueError,
+        Bar, OrderRequest, VenueError, VenuePosition,
     },
 };
 
@@ -72,6 +72,50 @@ pub fn bars_of(grid: &Grid, klines: &[Kline]) -> Vec<Bar> {
             trades: None,
         })
         .collect()
+}
+
+/// Bybit's positions in the configured symbols as the core's, in lots; also the
+/// symbols of positions outside the configuration (the core cannot trade them).
+///
+/// # Errors
+/// `Config` for a hedge-mode position (only one-way mode is supported) or a size
+/// off the symbol's lot grid: the core must not start with a position it
+/// cannot represent exactly (fail closed).
+pub fn opening_positions(
+    rows: &[Position],
+    symbol_ids: &HashMap<String, SymbolId>,
+    grids: &[Grid],
+) -> Result<(Vec<VenuePosition>, Vec<String>), BybitError> {
+    let mut adopted = Vec::new();
+    let mut outside = Vec::new();
+    for row in rows {
+        if row.position_idx != 0 {
+            return Err(BybitError::Config(format!(
+                "{} has a hedge-mode position (positionIdx {}); only one-way mode is supported",
+                row.symbol, row.position_idx
+            )));
+        }
+        let Some((&symbol, grid)) = symbol_ids
+            .get(&row.symbol)
+            .and_then(|id| Some((id, grids.get(usize::from(*id))?)))
+        else {
+            outside.push(row.symbol.clone());
+            continue;
+        };
+        let (qty_lots, exact) = to_units(&row.qty, &grid.lot);
+        if !exact {
+            return Err(BybitError::Config(format!(
+                "{}: position size {} is not a multiple of the lot {}",
+                row.symbol, row.qty, grid.lot
+            )));
+        }
+        adopted.push(VenuePosition {
+            symbol,
+            qty_lots,
+            avg_price: row.avg_price.to_f64(),
+        });
+    }
+    Ok((adopted, outside))
 }
 
 /// The core's order in Bybit's decimal units; `post_only` becomes `PostOnly`.
@@ -150,6 +194,56 @@ mod tests {
         assert_eq!(b.qty, dec("0.015"));
         assert_eq!(b.time_in_force, BybitTif::PostOnly);
         assert_eq!(b.side, BybitSide::Sell);
+    }
+
+    fn row(symbol: &str, qty: &str, position_idx: i64) -> Position {
+        Position {
+            symbol: symbol.into(),
+            qty: dec(qty),
+            avg_price: dec("60000.5"),
+            mark_price: None,
+            unrealised_pnl: None,
+            liq_price: None,
+            position_idx,
+            ts_event: 0,
+        }
+    }
+
+    fn btc_only() -> (HashMap<String, SymbolId>, Vec<Grid>) {
+        let ids = HashMap::from([("BTC/USDT".to_owned(), 0)]);
+        let grids = vec![Grid {
+            tick: dec("0.1"),
+            lot: dec("0.001"),
+        }];
+        (ids, grids)
+    }
+
+    #[test]
+    fn opening_positions_are_adopted_in_lots_and_others_are_named() {
+        let (ids, grids) = btc_only();
+        let rows = [row("BTC/USDT", "-0.25", 0), row("SOL/USDT", "3", 0)];
+        let (adopted, outside) = opening_positions(&rows, &ids, &grids).unwrap();
+        assert_eq!(
+            adopted,
+            [VenuePosition {
+                symbol: 0,
+                qty_lots: -250,
+                avg_price: 60_000.5
+            }]
+        );
+        assert_eq!(outside, ["SOL/USDT"]);
+    }
+
+    #[test]
+    fn hedge_mode_and_off_grid_positions_refuse_the_start() {
+        let (ids, grids) = btc_only();
+        let hedge = opening_positions(&[row("BTC/USDT", "0.25", 1)], &ids, &grids).unwrap_err();
+        assert!(hedge.to_string().contains("hedge-mode"), "{hedge}");
+        let off = opening_positions(&[row("BTC/USDT", "0.0005", 0)], &ids, &grids).unwrap_err();
+        assert!(
+            off.to_string().contains("not a multiple of the lot"),
+            "{off}"
+        );
     }
 
     #[test]

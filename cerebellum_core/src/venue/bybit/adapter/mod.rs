@@ -48,7 +48,9 @@ use super::{
 use crate::{
     config::BybitConfig,
     types::{Instrument, OrderKey, OrderType, RejectCode, SymbolId, TimeInForce},
-    venue::{BarsAnswer, CancelRequest, Mid, OrderRequest, Venue, VenueError, VenueSink},
+    venue::{
+        BarsAnswer, CancelRequest, Mid, OrderRequest, Venue, VenueError, VenuePosition, VenueSink,
+    },
 };
 
 /// How long the adapter waits for its workers when dropped.
@@ -119,6 +121,7 @@ pub struct BybitAdapter {
     unknown_order_queries: u32,
     submit_timeout: Duration,
     fills_requested_at: Option<Instant>,
+    opening_positions: Vec<VenuePosition>,
 }
 
 impl std::fmt::Debug for BybitAdapter {
@@ -191,6 +194,18 @@ impl BybitAdapter {
             .enumerate()
             .map(|(i, inst)| (inst.symbol.clone(), i as SymbolId))
             .collect();
+        // Fail closed: starting flat while Bybit holds positions would hide them
+        // from risk and from the kill switch.
+        let (opening_positions, outside) =
+            convert::opening_positions(&setup.positions()?, &symbol_ids, &grids)?;
+        for p in &opening_positions {
+            tracing::warn!(symbol = %instruments[usize::from(p.symbol)].symbol, lots = p.qty_lots,
+                avg_price = p.avg_price, "Bybit already holds a position: adopted as strategy 'venue'");
+        }
+        if !outside.is_empty() {
+            tracing::warn!(symbols = ?outside,
+                "Bybit holds positions in symbols outside bybit.symbols: not traded, not counted, not flattened");
+        }
         let (done_tx, done) = unbounded();
         let (submit_tx, submit_rx) = unbounded();
         let (cancel_tx, cancel_rx) = unbounded();
@@ -244,6 +259,7 @@ impl BybitAdapter {
             submit_timeout: Duration::from_millis(config.call_deadline_ms)
                 + Duration::from_secs(10),
             fills_requested_at: None,
+            opening_positions,
         })
     }
 
@@ -289,6 +305,10 @@ impl Venue for BybitAdapter {
 
     fn instruments(&self) -> &[Instrument] {
         &self.instruments
+    }
+
+    fn opening_positions(&self) -> Vec<VenuePosition> {
+        self.opening_positions.clone()
     }
 
     fn now_ns(&self) -> i64 {
