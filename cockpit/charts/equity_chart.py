@@ -43,13 +43,20 @@ class EquityChart(pg.PlotWidget):
         legend.addItem(self.exits, "exit")
         self.points = 0
 
-    def set_data(self, samples: Sequence[tuple[int, float]], trades: Sequence[TradeRecord]) -> None:
-        """``samples``: (ts ns, equity), any order; ``trades``: round trips to mark."""
+    def set_data(
+        self,
+        samples: Sequence[tuple[int, float]],
+        trades: Sequence[TradeRecord],
+        open_entry_ns: int = 0,
+    ) -> None:
+        """``samples``: (ts ns, equity), any order; ``trades``: round trips to mark;
+        ``open_entry_ns``: the entry of the position still open (0 when flat)."""
         ordered = sorted(samples)
         t = np.array([s[0] / 1e9 for s in ordered], dtype=np.float64)
         v = np.array([s[1] for s in ordered], dtype=np.float64)
         self.curve.setData(t, v)
-        entry_t = np.array([tr.entry_ts / 1e9 for tr in trades], dtype=np.float64)
+        entries = [tr.entry_ts for tr in trades] + ([open_entry_ns] if open_entry_ns else [])
+        entry_t = np.array(entries, dtype=np.float64) / 1e9
         exit_t = np.array([tr.exit_ts / 1e9 for tr in trades], dtype=np.float64)
         self.entries.setData(entry_t, equity_at(t, v, entry_t))
         self.exits.setData(exit_t, equity_at(t, v, exit_t))

@@ -134,7 +134,7 @@ class AgentDetailView(QWidget):
             self.specialists.addTopLevelItems(specialist_items(detail.specialists))
             self.specialists.expandAll()
         self.trades_model.set_trades(detail.trades, *digits)
-        self.equity.set_data([*detail.equity, *live_equity], detail.trades)
+        self.equity.set_data([*detail.equity, *live_equity], detail.trades, s.entry_ns)
         if changed:
             self.decisions_model.set_journal(detail.decisions)
         else:

@@ -21,7 +21,7 @@ def empty_text(config: WatchtowerConfig) -> str:
     return (
         f"No verdicts yet. The Watchtower judges every live agent every "
         f"{config.interval_minutes:g} min (a verdict after {config.min_trades} round trips) "
-        f"and logs each line here; the Arena's \"Evaluate now\" runs it at once."
+        f'and logs each line here; the Arena\'s "Evaluate now" runs it at once.'
     )
 
 

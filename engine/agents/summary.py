@@ -22,6 +22,7 @@ class AgentSummary:
     reason: str
     position: float
     entry_price: float
+    entry_ns: int  # when the open position was entered; 0 when flat
     mark: float | None
     cash: float
     equity: float
@@ -59,6 +60,7 @@ def summarize(agent: Agent, mark: float | None, halted: bool) -> AgentSummary:
         reason=agent.pause_reason,
         position=st.qty,
         entry_price=st.entry_price,
+        entry_ns=st.entry_ts if abs(st.qty) > 1e-12 else 0,
         mark=mark,
         cash=st.cash,
         equity=st.equity(mark),

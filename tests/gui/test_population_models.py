@@ -46,7 +46,8 @@ NOW = 1_700_000_000_000_000_000
 def summary(agent_id: str, symbol: str, position: float = 0.0, **kw: Any) -> AgentSummary:
     base: dict[str, Any] = {
         "agent_id": agent_id, "symbol": symbol, "kinds": ("gp", "lightgbm"), "lifecycle": AgentState.ACTIVE,
-        "reason": "", "position": position, "entry_price": 60_000.0 if position else 0.0, "mark": 60_100.0,
+        "reason": "", "position": position, "entry_price": 60_000.0 if position else 0.0,
+        "entry_ns": NOW - 600_000_000_000 if position else 0, "mark": 60_100.0,
         "cash": 10_000.0, "equity": 10_000.0 + 100 * position, "unrealized_pnl": 100 * position,
         "realized_pnl": -3.5, "fees": 3.5, "trades": 4, "wins": 3, "weights": (0.6, 0.4), "pending_order": None,
         "created_ns": NOW - 3_600_000_000_000, "halted": False,

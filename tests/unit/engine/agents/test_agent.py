@@ -19,6 +19,7 @@ from engine.agents.config import AgentsConfig
 from engine.agents.feature_hub import FeatureHub, FeatureWindow
 from engine.agents.signal_board import SignalSnapshot
 from engine.agents.state import AgentState
+from engine.agents.summary import summarize
 from engine.features.config import FeaturesConfig, ParticleFilterConfig
 from engine.features.factory import FeatureFactory
 from engine.forge.registry import AgentBundle
@@ -223,3 +224,13 @@ def test_state_restored_after_a_restart_continues_where_it_stopped() -> None:
     assert again.state.entry_price == pytest.approx(61_000.0)
     assert again.state.bars_seen == agent.state.bars_seen
     assert _decide(again).action in ("hold", "exit")
+
+
+def test_the_summary_says_when_the_open_position_was_entered_and_zero_when_flat() -> None:
+    agent = _agent([HOLD_TREE])
+    assert summarize(agent, None, halted=False).entry_ns == 0
+    _hold(agent, 0.5, 100.0)
+    held = summarize(agent, 101.0, halted=False)
+    assert held.entry_ns == agent.window.bar_close_ts > 0
+    agent.state.apply_fill(Side.SELL, 0.5, 101.0, 0.0, agent.window.bar_close_ts + 60_000_000_000)
+    assert summarize(agent, 101.0, halted=False).entry_ns == 0
