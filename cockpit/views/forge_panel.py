@@ -88,7 +88,7 @@ class ForgePanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
-        split.setSizes([220, 300])
+        split.setSizes([190, 330])  # the report below needs the room more than the list
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)

@@ -20,6 +20,7 @@ from cockpit.models.forge_models import GatesModel
 from cockpit.views.blotter_view import make_table
 
 _MIN_CURVE_PX = 120
+_MIN_TEXT_PX = 60  # the figures scroll; the gates should not
 NO_EQUITY = "No holdout equity curve: this report predates the forge keeping it."
 
 
@@ -97,6 +98,9 @@ class GauntletReportView(QWidget):
         split.addWidget(self.equity)
         split.addWidget(self.text)
         split.setSizes([200, 160, 200])
+        split.setStretchFactor(0, 0)  # when the panel or the verdict line changes height,
+        split.setStretchFactor(1, 1)  # the curve and the figures give or take the room
+        split.setStretchFactor(2, 1)
         self.split = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -123,11 +127,15 @@ class GauntletReportView(QWidget):
         self.equity.setVisible(bool(samples))
         rows = self.gates_model.rowCount()
         if rows:  # every gate visible; the curve and the text share the rest
-            need = self.gates.horizontalHeader().height() + rows * self.gates.rowHeight(0) + 6
+            header = self.gates.horizontalHeader()
+            head = max(header.height(), header.sizeHint().height())  # not laid out yet at first
+            need = head + rows * self.gates.rowHeight(0) + 2 * self.gates.frameWidth() + 4
             total = sum(self.split.sizes())
-            rest = max(total - need, 2 * _MIN_CURVE_PX)
+            floor = _MIN_CURVE_PX + _MIN_TEXT_PX
+            gates = min(need, total - floor)
+            rest = max(total - gates, floor)
             curve = max(rest * 3 // 5, _MIN_CURVE_PX)
-            self.split.setSizes([min(need, total - 2 * _MIN_CURVE_PX), curve, rest - curve])
+            self.split.setSizes([gates, curve, rest - curve])
         text = report_text(report)
         if not gauntlet:
             text = "The task ended before the gauntlet (no gates were run).\n\n" + text

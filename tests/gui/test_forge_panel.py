@@ -173,3 +173,30 @@ def test_holdout_equity_keeps_a_readable_height_in_a_short_panel(qapp: object) -
     assert not view.equity.isHidden()
     assert view.equity.height() >= report_view._MIN_CURVE_PX
     view.close()
+
+
+def test_every_gate_is_visible_above_the_curve_in_a_panel_of_moderate_height(
+    qapp: object,
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    import cockpit.views.gauntlet_report as report_view
+
+    gates = [{"name": f"gate_{i}", "value": 1.0, "threshold": 0.5, "passed": i != 2,
+              "margin": 0.5} for i in range(7)]  # fmt: skip
+    series = {"ts": ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"], "equity": [1.0, 1.01]}
+    view = GauntletReportView()
+    view.resize(900, 480)
+    view.show()
+    QApplication.processEvents()
+    view.show_run(
+        {"task_id": "t1", "symbol": "BTC/USDT", "status": "REJECTED", "agent_id": None,
+         "report": {"gauntlet": {"gates": gates, "reason": "x"}, "holdout_equity": series}}
+    )  # fmt: skip
+    QApplication.processEvents()
+    table = view.gates
+    last = view.gates_model.rowCount() - 1
+    assert last == 6
+    assert table.rowViewportPosition(last) + table.rowHeight(last) <= table.viewport().height()
+    assert view.equity.height() >= report_view._MIN_CURVE_PX
+    view.close()
