@@ -153,16 +153,15 @@ def test_gauntlet_report_draws_the_holdout_equity_the_forge_journals(qapp: objec
     assert view.equity.isHidden()  # an unreadable series is not drawn
 
 
-def test_holdout_equity_keeps_a_readable_height_in_a_short_panel(qapp: object) -> None:
+def _report_of_seven_gates(height: int) -> GauntletReportView:
+    """A report view ``height`` pixels high, shown, with 7 gates and a holdout curve."""
     from PySide6.QtWidgets import QApplication
 
-    import cockpit.views.gauntlet_report as report_view
-
-    gates = [{"name": f"gate_{i}", "value": 1.0, "threshold": 0.5, "passed": True,
+    gates = [{"name": f"gate_{i}", "value": 1.0, "threshold": 0.5, "passed": i != 2,
               "margin": 0.5} for i in range(7)]  # fmt: skip
     series = {"ts": ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"], "equity": [1.0, 1.01]}
     view = GauntletReportView()
-    view.resize(900, 380)  # the forge dock in a 1080-pixel-high window
+    view.resize(900, height)
     view.show()
     QApplication.processEvents()
     view.show_run(
@@ -170,6 +169,13 @@ def test_holdout_equity_keeps_a_readable_height_in_a_short_panel(qapp: object) -
          "report": {"gauntlet": {"gates": gates, "reason": "x"}, "holdout_equity": series}}
     )  # fmt: skip
     QApplication.processEvents()
+    return view
+
+
+def test_holdout_equity_keeps_a_readable_height_in_a_short_panel(qapp: object) -> None:
+    import cockpit.views.gauntlet_report as report_view
+
+    view = _report_of_seven_gates(380)  # the forge dock in a 1080-pixel-high window
     assert not view.equity.isHidden()
     assert view.equity.height() >= report_view._MIN_CURVE_PX
     view.close()
@@ -178,22 +184,9 @@ def test_holdout_equity_keeps_a_readable_height_in_a_short_panel(qapp: object) -
 def test_every_gate_is_visible_above_the_curve_in_a_panel_of_moderate_height(
     qapp: object,
 ) -> None:
-    from PySide6.QtWidgets import QApplication
-
     import cockpit.views.gauntlet_report as report_view
 
-    gates = [{"name": f"gate_{i}", "value": 1.0, "threshold": 0.5, "passed": i != 2,
-              "margin": 0.5} for i in range(7)]  # fmt: skip
-    series = {"ts": ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"], "equity": [1.0, 1.01]}
-    view = GauntletReportView()
-    view.resize(900, 480)
-    view.show()
-    QApplication.processEvents()
-    view.show_run(
-        {"task_id": "t1", "symbol": "BTC/USDT", "status": "REJECTED", "agent_id": None,
-         "report": {"gauntlet": {"gates": gates, "reason": "x"}, "holdout_equity": series}}
-    )  # fmt: skip
-    QApplication.processEvents()
+    view = _report_of_seven_gates(480)
     table = view.gates
     last = view.gates_model.rowCount() - 1
     assert last == 6
