@@ -38,9 +38,9 @@ class EquityChart(pg.PlotWidget):
         self.addItem(self.entries)
         self.addItem(self.exits)
         self.getPlotItem().addLegend(offset=(8, 8))
-        legend = self.getPlotItem().legend
-        legend.addItem(self.entries, "entry")
-        legend.addItem(self.exits, "exit")
+        self.legend = self.getPlotItem().legend
+        self.legend.addItem(self.entries, "entry")
+        self.legend.addItem(self.exits, "exit")
         self.points = 0
 
     def set_data(
@@ -60,5 +60,6 @@ class EquityChart(pg.PlotWidget):
         exit_t = np.array([tr.exit_ts / 1e9 for tr in trades], dtype=np.float64)
         self.entries.setData(entry_t, equity_at(t, v, entry_t))
         self.exits.setData(exit_t, equity_at(t, v, exit_t))
+        self.legend.setVisible(bool(entry_t.size or exit_t.size))  # no key without markers
         self.points = len(ordered)
         self.enableAutoRange()

@@ -31,6 +31,7 @@ def test_an_open_position_s_entry_is_marked_with_the_round_trips(qapp: object) -
     assert entry_x == [100.0, 325.0]
     assert np.allclose(entry_y, [10_100.0, 10_325.0])  # on the curve, interpolated
     assert _xy(chart.exits)[0] == [200.0]
+    assert chart.legend.isVisible()
 
 
 def test_a_flat_agent_has_only_its_round_trips_marked(qapp: object) -> None:
@@ -40,3 +41,4 @@ def test_a_flat_agent_has_only_its_round_trips_marked(qapp: object) -> None:
     chart.set_data([(0, 10_000.0)], [], open_entry_ns=0)
     assert _xy(chart.entries)[0] == []
     assert _xy(chart.exits)[0] == []
+    assert not chart.legend.isVisible()  # e.g. the forge's holdout curve: no key to nothing
