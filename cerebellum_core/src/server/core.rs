@@ -248,19 +248,27 @@ impl Core {
     pub fn adopt_opening_positions(&mut self) -> usize {
         let opening = self.venue.opening_positions();
         for p in &opening {
-            let s = usize::from(p.symbol);
-            let Some(inst) = self.instruments.get(s) else {
+            let Some(inst) = self.instruments.get(usize::from(p.symbol)) else {
                 continue;
             };
-            let qty = inst.qty(p.qty_lots);
-            self.net_lots[s] += p.qty_lots;
-            self.cash -= qty * p.avg_price;
-            let position = self
-                .positions
-                .entry((VENUE_STRATEGY.to_owned(), p.symbol))
-                .or_default();
-            position.qty_lots += p.qty_lots;
-            position.avg_price = p.avg_price;
+            let (lots, side) = (
+                p.qty_lots.abs(),
+                if p.qty_lots > 0 {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
+            );
+            let qty = inst.qty(lots);
+            self.book(
+                VENUE_STRATEGY.to_owned(),
+                p.symbol,
+                side,
+                lots,
+                qty,
+                p.avg_price,
+                0.0,
+            );
         }
         opening.len()
     }
@@ -767,6 +775,28 @@ impl Core {
             Side::Sell => &mut self.open_sell_lots[s],
         };
         *slot = (*slot + lots).max(0);
+    }
+
+    /// Books `lots` (`qty` base units) bought or sold at `price` into the symbol's net
+    /// position, the cash and the strategy's position: every fill, unsolicited or
+    /// not, and every position adopted at startup, goes through here.
+    #[allow(clippy::too_many_arguments)]
+    fn book(
+        &mut self,
+        strategy: String,
+        symbol: SymbolId,
+        side: Side,
+        lots: i64,
+        qty: f64,
+        price: f64,
+        fee: f64,
+    ) {
+        self.net_lots[usize::from(symbol)] += side.sign() * lots;
+        self.cash -= side.sign() as f64 * price * qty + fee;
+        self.positions
+            .entry((strategy, symbol))
+            .or_default()
+            .apply_fill(side, lots, qty, price, fee);
     }
 
     /// Registers and sends an order; the venue's events stay in the sink.
@@ -1393,12 +1423,7 @@ impl Core {
         };
         let (price, qty) = (inst.price(fill.price_ticks), inst.qty(fill.qty_lots));
         self.open_delta(symbol, side, -fill.qty_lots);
-        self.net_lots[s] += side.sign() * fill.qty_lots;
-        self.cash -= side.sign() as f64 * price * qty + fill.fee;
-        self.positions
-            .entry((strategy, symbol))
-            .or_default()
-            .apply_fill(side, fill.qty_lots, qty, price, fill.fee);
+        self.book(strategy, symbol, side, fill.qty_lots, qty, price, fill.fee);
         let fields = FillFields {
             last_qty: qty,
             last_price: price,
@@ -1482,12 +1507,15 @@ impl Core {
         {
             return;
         }
-        self.net_lots[s] += u.side.sign() * u.fill.qty_lots;
-        self.cash -= u.side.sign() as f64 * price * qty + u.fill.fee;
-        self.positions
-            .entry((strategy.to_owned(), u.symbol))
-            .or_default()
-            .apply_fill(u.side, u.fill.qty_lots, qty, price, u.fill.fee);
+        self.book(
+            strategy.to_owned(),
+            u.symbol,
+            u.side,
+            u.fill.qty_lots,
+            qty,
+            price,
+            u.fill.fee,
+        );
         if self.registry.by_client_id(&order.client_order_id).is_some() {
             order.client_order_id = format!("{}-{key}", order.client_order_id);
         }
